@@ -1,0 +1,163 @@
+import ArgumentParser
+import Core
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import KeyquarryProtos
+
+/// `keyquarry client …`: one command per RPC. Output is proto3 JSON (or raw bytes for
+/// values) on stdout; failures print the gRPC error on stderr and exit with status 1.
+struct Client: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Call a keyquarry server.",
+    discussion: "Example: keyquarry client set foo bar && keyquarry client get foo",
+    subcommands: [
+      SetCommand.self, GetCommand.self, InspectCommand.self, DeleteCommand.self,
+      ExistsCommand.self, PopCommand.self, ClearCommand.self, ListCommand.self,
+      StatsCommand.self, ClearHistoryCommand.self, LockCommand.self, UnlockCommand.self,
+      RegisterCommand.self, ReadOnlyCommand.self, KeyMetricCommand.self, WatchCommand.self,
+      WatchKeyCommand.self, PruneCommand.self, ShutdownCommand.self,
+    ])
+
+  @Option(name: [.short, .long], help: "Server address: host:port, :port or unix:///path.")
+  var address = "localhost:33969"
+
+  @Option(name: .customLong("client-id"), help: "Client id sent with every call (default {user}@{host}).")
+  var clientID: String?
+
+  @Option(help: "Pretty-print JSON output with this many spaces.")
+  var indent = 0
+
+  @Option(name: .customLong("ca-certfile"), help: "Use TLS, verifying the server with this CA (PEM).")
+  var caCertfile: String?
+
+  @Flag(help: "Use TLS without verifying the server's certificate.")
+  var insecure = false
+
+  @Flag(name: .customLong("no-tls"), help: "Force plaintext (the default).")
+  var noTLS = false
+
+  @Option(help: "Deadline of each call, e.g. 10s.")
+  var timeout = "10s"
+
+  var effectiveClientID: String {
+    clientID ?? ClientDefaults.clientID
+  }
+
+  /// Connects, registers (ignoring AlreadyExists, like the original client) and runs `body`.
+  /// RPC errors become `rpc error: code = … desc = …` on stderr and exit status 1.
+  func call<R: Sendable>(_ body: (Connection) async throws -> R) async throws -> R {
+    guard let deadline = DurationParser.parse(timeout), deadline > .zero else {
+      throw ValidationError("invalid --timeout '\(timeout)'")
+    }
+    let transport = try makeTransport()
+    do {
+      return try await withGRPCClient(
+        transport: transport, interceptors: [ClientIDHeader(clientID: effectiveClientID)]
+      ) { grpc in
+        var options = CallOptions.defaults
+        options.timeout = deadline
+        let connection = Connection(
+          keyquarry: Keyquarry_KeyQuarry.Client(wrapping: grpc),
+          admin: Keyquarry_Admin.Client(wrapping: grpc), options: options, indent: indent)
+        do {
+          _ = try await connection.keyquarry.register(Keyquarry_RegisterRequest(), options: options)
+        } catch let error as RPCError where error.code == .alreadyExists {}
+        return try await body(connection)
+      }
+    } catch let error as RPCError {
+      printError("rpc error: code = \(error.code.goName) desc = \(error.message)")
+      throw ExitCode(1)
+    }
+  }
+
+  private func makeTransport() throws -> HTTP2ClientTransport.Posix {
+    let target: any ResolvableTarget
+    switch try ListenAddress(address, defaultPort: 33969) {
+    case .unix(let path):
+      guard FileManager.default.fileExists(atPath: path) else {
+        throw ValidationError("socket file '\(path)' not found")
+      }
+      target = .unixDomainSocket(path: path)
+    case .tcp(let host, let port):
+      let host = host == "0.0.0.0" ? "127.0.0.1" : host
+      target = host.contains(":") ? .ipv6(host: host, port: port) : .dns(host: host, port: port)
+    }
+    let security: HTTP2ClientTransport.Posix.TransportSecurity
+    if noTLS || (caCertfile == nil && !insecure) {
+      security = .plaintext
+    } else {
+      security = .tls { config in
+        if insecure {
+          config.serverCertificateVerification = .noVerification
+        } else if let caCertfile {
+          config.trustRoots = .certificates([.file(path: caCertfile, format: .pem)])
+        }
+      }
+    }
+    return try HTTP2ClientTransport.Posix(target: target, transportSecurity: security)
+  }
+}
+
+/// The two service clients and the per-call options of one CLI invocation.
+struct Connection: Sendable {
+  let keyquarry: Keyquarry_KeyQuarry.Client<HTTP2ClientTransport.Posix>
+  let admin: Keyquarry_Admin.Client<HTTP2ClientTransport.Posix>
+  let options: CallOptions
+  let indent: Int
+}
+
+/// Adds the `client_id` metadata to every call.
+struct ClientIDHeader: ClientInterceptor {
+  let clientID: String
+
+  func intercept<Input: Sendable, Output: Sendable>(
+    request: StreamingClientRequest<Input>,
+    context: ClientContext,
+    next: (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
+  ) async throws -> StreamingClientResponse<Output> {
+    var request = request
+    request.metadata.replaceOrAddString(clientID, forKey: "client_id")
+    return try await next(request, context)
+  }
+}
+
+enum ClientDefaults {
+  /// `{user}@{hostname}`, as the original client.
+  static var clientID: String {
+    let user = ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
+    let host = ProcessInfo.processInfo.hostName
+    if user.isEmpty { return host }
+    if host.isEmpty { return user }
+    return "\(user)@\(host)"
+  }
+}
+
+extension RPCError.Code {
+  /// The code's name as Go's gRPC prints it (`PermissionDenied`).
+  var goName: String {
+    switch self {
+    case .cancelled: "Canceled"
+    case .unknown: "Unknown"
+    case .invalidArgument: "InvalidArgument"
+    case .deadlineExceeded: "DeadlineExceeded"
+    case .notFound: "NotFound"
+    case .alreadyExists: "AlreadyExists"
+    case .permissionDenied: "PermissionDenied"
+    case .resourceExhausted: "ResourceExhausted"
+    case .failedPrecondition: "FailedPrecondition"
+    case .aborted: "Aborted"
+    case .outOfRange: "OutOfRange"
+    case .unimplemented: "Unimplemented"
+    case .internalError: "Internal"
+    case .unavailable: "Unavailable"
+    case .dataLoss: "DataLoss"
+    case .unauthenticated: "Unauthenticated"
+    default: "\(self)"
+    }
+  }
+}
+
+func printError(_ message: String) {
+  FileHandle.standardError.write(Data((message + "\n").utf8))
+}

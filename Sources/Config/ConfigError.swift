@@ -1,0 +1,6 @@
+/// A configuration problem, reported as one line naming the option and where it came from.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+  public let description: String
+
+  public init(_ description: String) { self.description = description }
+}

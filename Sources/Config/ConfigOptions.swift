@@ -1,0 +1,121 @@
+import Foundation
+import Core
+
+/// One configuration option: its YAML key (dots for nesting), accepted aliases, and how
+/// a textual value is checked and stored. Env names derive from the key:
+/// `snapshot.database` → `KEYQUARRY_SNAPSHOT_DATABASE`.
+struct ConfigOption {
+  let key: String
+  var aliases: [String] = []
+  /// Parses `text` into the config or throws a message saying what was expected.
+  let apply: (inout ServerConfig, String) throws(ValueError) -> Void
+
+  struct ValueError: Error { let expected: String }
+}
+
+extension ConfigOption {
+  static func string(_ key: String, _ path: WritableKeyPath<ServerConfig, String>) -> Self {
+    ConfigOption(key: key) { config, text throws(ValueError) in config[keyPath: path] = text }
+  }
+
+  static func bool(
+    _ key: String, aliases: [String] = [], _ path: WritableKeyPath<ServerConfig, Bool>
+  ) -> Self {
+    ConfigOption(key: key, aliases: aliases) { config, text throws(ValueError) in
+      switch text.lowercased() {
+      case "1", "t", "true", "yes", "on": config[keyPath: path] = true
+      case "0", "f", "false", "no", "off": config[keyPath: path] = false
+      default: throw ValueError(expected: "true or false")
+      }
+    }
+  }
+
+  /// A non-negative integer; `zeroMeans` replaces 0 (the original's "0 → default").
+  static func count(
+    _ key: String, _ path: WritableKeyPath<ServerConfig, Int>, zeroMeans: Int? = nil,
+    positive: Bool = false
+  ) -> Self {
+    ConfigOption(key: key) { config, text throws(ValueError) in
+      guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= 0,
+        !(positive && value == 0)
+      else { throw ValueError(expected: positive ? "a positive integer" : "a non-negative integer") }
+      config[keyPath: path] = value == 0 ? (zeroMeans ?? 0) : value
+    }
+  }
+
+  static func duration(
+    _ key: String, aliases: [String] = [], _ path: WritableKeyPath<ServerConfig, Duration>,
+    zeroMeans: Duration? = nil
+  ) -> Self {
+    ConfigOption(key: key, aliases: aliases) { config, text throws(ValueError) in
+      guard let value = DurationParser.parse(text), value >= .zero else {
+        throw ValueError(expected: "a duration like 500ms, 5s or 1m30s")
+      }
+      config[keyPath: path] = value == .zero ? (zeroMeans ?? .zero) : value
+    }
+  }
+
+  /// Every option of `serve` (behavior.md §7.2 and gateway.md).
+  static var all: [ConfigOption] { [
+    .string("listen_address", \.listenAddress),
+    .string("name", \.name),
+    .duration("graceful_shutdown_timeout", aliases: ["graceful_stop_timeout"], \.gracefulShutdownTimeout),
+    ConfigOption(key: "log_level") { config, text throws(ValueError) in
+      let level = text.uppercased()
+      guard LogLevelName.all.contains(level) else {
+        throw ValueError(expected: "one of " + LogLevelName.all.joined(separator: ", "))
+      }
+      config.logLevel = level
+    },
+    .bool("log_json", \.logJSON),
+    .bool("log_events", \.logEvents),
+    .count("event_stream_buffer_size", \.store.eventStreamBufferSize, positive: true),
+    .duration("event_stream_send_timeout", \.store.eventStreamSendTimeout, zeroMeans: .seconds(1)),
+    .count("event_stream_subscriber_limit", \.store.eventStreamSubscriberLimit),
+    .bool("snapshot.enabled", \.store.snapshotEnabled),
+    .duration("snapshot.interval", \.store.snapshotInterval),
+    .string("snapshot.database", \.snapshotDatabase),
+    .bool("start_fresh", \.startFresh),
+    .string("monitor_address", \.monitorAddress),
+    .bool("prometheus", aliases: ["metrics"], \.prometheus),
+    .bool("expvar", \.expvar),
+    .bool("pprof", \.pprof),
+    .bool("trace", \.trace),
+    .string("tracer_name", \.tracerName),
+    .string("service_name", \.serviceName),
+    ConfigOption(key: "revision_limit") { config, text throws(ValueError) in
+      guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= -1 else {
+        throw ValueError(expected: "-1 (unlimited), 0 (off) or a positive integer")
+      }
+      config.store.revisionLimit = value
+    },
+    .bool("persistent_revisions", \.persistentRevisions),
+    .bool(
+      "keep_deleted_key_history", aliases: ["keep_key_history_after_delete"],
+      \.store.keepDeletedKeyHistory),
+    .duration("deleted_key_history_max_age", \.deletedKeyHistoryMaxAge),
+    .count("max_key_length", \.store.maxKeyLength, zeroMeans: 1024),
+    .count("max_value_size", \.store.maxValueSize, zeroMeans: 1_000_000),
+    .count("max_keys", \.store.maxKeys),
+    .duration("min_lock_duration", \.store.minLockDuration, zeroMeans: .seconds(5)),
+    .duration("max_lock_duration", \.store.maxLockDuration, zeroMeans: .seconds(15 * 60)),
+    .duration("min_lifespan", \.store.minLifespan, zeroMeans: .seconds(5)),
+    .duration("prune_interval", \.store.pruneInterval),
+    .count("prune_at", \.store.pruneAt),
+    .count("prune_to", \.store.pruneTo),
+    .count("eager_prune_at", \.store.eagerPruneAt),
+    .count("eager_prune_to", \.store.eagerPruneTo),
+    .string("ssl_certfile", \.sslCertfile),
+    .string("ssl_keyfile", \.sslKeyfile),
+    .string("privileged_client_id", \.store.privilegedClientID),
+    .bool("readonly", \.store.readOnly),
+    .string("http_address", \.httpAddress),
+    .bool("http_enabled", \.httpEnabled),
+    ConfigOption(key: "http_cors_origins") { config, text throws(ValueError) in
+      config.httpCorsOrigins = text.split(separator: ",")
+        .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    },
+    .duration("sse_heartbeat", \.sseHeartbeat, zeroMeans: .seconds(15)),
+    .bool("http_ui", \.httpUI),
+  ] }
+}

@@ -1,0 +1,52 @@
+import Core
+import Foundation
+
+/// Everything `keyquarry serve` can be told, with the defaults of behavior.md §7 and the
+/// decisions of §12. Filled by `ConfigLoader` from flags, environment and a YAML file.
+public struct ServerConfig: Sendable, Equatable {
+  public var listenAddress = "localhost:33969"
+  public var name = ServerConfig.defaultName
+  public var gracefulShutdownTimeout: Duration = .seconds(30)
+  public var logLevel = LogLevelName.info
+  public var logJSON = false
+  public var logEvents = false
+  /// Limits, pruning, event streams, privileged id, read-only, snapshot enabled/interval.
+  public var store = StoreOptions()
+  public var snapshotDatabase = ""
+  public var startFresh = false
+  public var persistentRevisions = false
+  public var deletedKeyHistoryMaxAge: Duration = .zero
+  public var monitorAddress = "localhost:33970"
+  public var prometheus = false
+  public var expvar = false
+  public var pprof = false
+  public var trace = false
+  public var tracerName = "keyquarry_server"
+  public var serviceName = "keyquarry"
+  public var sslCertfile = ""
+  public var sslKeyfile = ""
+  public var httpAddress = "localhost:33971"
+  public var httpEnabled = true
+  public var httpCorsOrigins: [String] = []
+  public var sseHeartbeat: Duration = .seconds(15)
+  public var httpUI = true
+
+  public init() {}
+
+  /// `{user}@{host}`, as the original names its snapshots.
+  public static var defaultName: String {
+    let user = ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
+    let host = ProcessInfo.processInfo.hostName
+    switch (user.isEmpty, host.isEmpty) {
+    case (false, false): return "\(user)@\(host)"
+    case (true, false): return host
+    default: return user
+    }
+  }
+}
+
+/// Accepted log levels (case-insensitive on input).
+public enum LogLevelName {
+  public static let info = "INFO"
+  public static let all = ["DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "EVENT"]
+}

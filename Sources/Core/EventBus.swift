@@ -1,0 +1,76 @@
+import Foundation
+import Synchronization
+
+/// Numbers events, counts them and fans them out to watchers. Publishing is called with
+/// the key's shard lock held, so the events of one key reach every watcher in order.
+/// With no watchers it costs two atomic increments: no lock.
+final class EventBus: Sendable {
+  let counters = EventCounters()
+  private let lastSequence = Atomic<UInt64>(0)
+  private let subscriberCount = AtomicCounter()
+  /// Copy-on-write: a publisher takes the array with one retain, not a copy.
+  private let subscribers = Mutex<[Subscription]>([])
+  private let nextSubscriberID = Atomic<UInt64>(0)
+  /// Set by any change to a user key; cleared by the snapshotter.
+  let changed = Atomic<Bool>(false)
+  private let closed = Atomic<Bool>(false)
+  private let capacity: Int
+  private let sendTimeout: Duration
+  private let subscriberLimit: Int
+
+  init(options: StoreOptions) {
+    capacity = options.eventStreamBufferSize
+    sendTimeout = options.eventStreamSendTimeout
+    subscriberLimit = options.eventStreamSubscriberLimit
+  }
+
+  var activeSubscribers: Int { subscriberCount.value }
+  var sequence: UInt64 { lastSequence.load(ordering: .relaxed) }
+
+  func publish(
+    _ kind: KeyEvent, key: String, client: String, time: Date, snapshot: ValueSnapshot?,
+    reserved: Bool
+  ) {
+    counters.increment(kind)
+    if kind != .accessed, !reserved { changed.store(true, ordering: .relaxed) }
+    let sequence = lastSequence.wrappingAdd(1, ordering: .relaxed).newValue
+    guard subscriberCount.value > 0 else { return }
+    let event = Event(
+      sequence: sequence, key: key, kind: kind, time: time, clientID: client, snapshot: snapshot)
+    for subscriber in subscribers.withLock({ $0 }) where subscriber.filter.matches(event) {
+      subscriber.offer(event, now: time)
+    }
+  }
+
+  func subscribe(_ filter: EventFilter) throws(StoreError) -> Subscription {
+    if closed.load(ordering: .relaxed) { throw StoreError(.unavailable, "server is shutting down") }
+    if subscriberLimit > 0 {
+      guard subscriberCount.increment(below: subscriberLimit) != nil else {
+        throw .subscriberLimit(subscriberLimit)
+      }
+    } else {
+      subscriberCount.add(1)
+    }
+    let id = nextSubscriberID.wrappingAdd(1, ordering: .relaxed).newValue
+    let subscription = Subscription(
+      id: id, filter: filter, capacity: capacity, sendTimeout: sendTimeout)
+    subscribers.withLock { $0.append(subscription) }
+    subscription.onTermination { [weak self] in self?.remove(id) }
+    return subscription
+  }
+
+  private func remove(_ id: UInt64) {
+    let removed = subscribers.withLock { list in
+      guard let index = list.firstIndex(where: { $0.id == id }) else { return false }
+      list.remove(at: index)
+      return true
+    }
+    if removed { subscriberCount.add(-1) }
+  }
+
+  /// Ends every watch stream and refuses new ones (graceful shutdown).
+  func close() {
+    closed.store(true, ordering: .relaxed)
+    for subscriber in subscribers.withLock({ $0 }) { subscriber.finish() }
+  }
+}

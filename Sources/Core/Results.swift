@@ -1,0 +1,39 @@
+import Foundation
+
+/// What Inspect reports about a key.
+public struct KeyInfo: Sendable {
+  public let key: String
+  public let hash: UInt64
+  public let created: Date
+  public let updated: Date?
+  public let version: UInt64
+  public let size: Int
+  public let locked: Bool
+  public let lifespan: Duration?
+  public let lifespanSet: Date?
+  public let contentType: String
+  public let value: Data?
+  public let metrics: KeyMetric?
+}
+
+/// Server-wide numbers (the Stats RPC).
+public struct StoreStats: Sendable {
+  public let keys: Int
+  public let totalSize: Int
+  public let currentLocks: Int
+  public let clientIDs: Int
+  public let lifespans: Int
+  public let eventSubscribers: Int
+  public let snapshotsCreated: Int
+  public let eagerPruneTriggered: Int
+  public let pruneCompleted: Int
+  public let events: [KeyEvent: UInt64]
+  public let maxKeys: Int
+  public let historyKeys: Int
+  public let historyRevisions: Int
+
+  /// keys / max_keys rounded to two decimals; 0 without a limit.
+  public var pressure: Float {
+    maxKeys == 0 ? 0 : (Float(keys) / Float(maxKeys) * 100).rounded() / 100
+  }
+}

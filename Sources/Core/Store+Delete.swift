@@ -1,0 +1,61 @@
+import Foundation
+import Synchronization
+
+extension Store {
+  public func delete(_ key: String, by client: String) throws(StoreError) {
+    if ClientID.isReserved(key: key) { throw .reservedKey }
+    try requireWritable()
+    let now = clock.now()
+    try withShard(of: key) { (state: inout ShardState) throws(StoreError) in
+      guard let entry = state.entries[key] else { throw .notFound }
+      if entry.isLocked(against: client) { throw .locked }
+      remove(key, entry, dropHistory: !options.keepDeletedKeyHistory, &state)
+      emit(.deleted, key, by: client, at: now, snapshot: entry.snapshot, in: &state)
+    }
+  }
+
+  /// Returns a key's value and deletes the key.
+  public func pop(_ key: String, by client: String) throws(StoreError) -> Data {
+    if ClientID.isReserved(key: key) { throw .reservedKey }
+    try requireWritable()
+    let now = clock.now()
+    return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> Data in
+      guard let entry = state.entries[key] else { throw .notFound }
+      if entry.isLocked(against: client) { throw .locked }
+      remove(key, entry, dropHistory: !options.keepDeletedKeyHistory, &state)
+      emit(.deleted, key, by: client, at: now, snapshot: entry.snapshot, in: &state)
+      emit(.accessed, key, by: client, at: now, in: &state)
+      return entry.value
+    }
+  }
+
+  /// Deletes every user key that is unlocked (with `force`, locked ones too); returns the count.
+  public func clear(force: Bool, by client: String) throws(StoreError) -> Int {
+    try requireWritable()
+    let now = clock.now()
+    var deleted = 0
+    for shard in shards {
+      shard.state.withLock { state in
+        let doomed = state.entries.filter { !$0.value.isReserved && (force || $0.value.lock == nil) }
+        for (key, entry) in doomed {
+          remove(key, entry, dropHistory: true, &state)
+          emit(.deleted, key, by: client, at: now, snapshot: entry.snapshot, in: &state)
+        }
+        deleted += doomed.count
+      }
+    }
+    return deleted
+  }
+
+  /// Takes a key out of its shard and out of every counter. Its timers go stale.
+  func remove(_ key: String, _ entry: Entry, dropHistory: Bool, _ state: inout ShardState) {
+    state.entries[key] = nil
+    if !entry.isReserved {
+      counters.keys.add(-1)
+      counters.totalSize.add(-entry.value.count)
+    }
+    if entry.lock != nil { counters.locks.add(-1) }
+    if entry.lifespan != nil { counters.lifespans.add(-1) }
+    if dropHistory { state.history[key] = nil }
+  }
+}

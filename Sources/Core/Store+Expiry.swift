@@ -1,0 +1,82 @@
+import Foundation
+import HeapModule
+import Synchronization
+
+extension Store {
+  /// Expires lifespans and releases locks whose time has come. Called every few
+  /// milliseconds by `run()`; tests with a manual clock call it directly.
+  public func sweepExpired() {
+    let now = clock.now()
+    for shard in shards {
+      shard.state.withLock { state in
+        while let timer = state.timers.min, timer.deadline <= now {
+          state.timers.removeMin()
+          fire(timer, now, &state)
+        }
+      }
+    }
+  }
+
+  private func fire(_ timer: Timer, _ now: Date, _ state: inout ShardState) {
+    guard let entry = state.entries[timer.key] else { return }
+    let key = timer.key
+    switch timer.kind {
+    case .lifespan:
+      guard let lifespan = entry.lifespan, lifespan.expires == timer.deadline else { return }
+      remove(key, entry, dropHistory: !options.keepDeletedKeyHistory, &state)
+      if entry.lock != nil {
+        // The key is gone: value watchers skip this UNLOCKED (decision 12.14).
+        emit(.unlocked, key, by: ClientID.internalID, at: now, in: &state)
+      }
+      emit(.expired, key, by: ClientID.internalID, at: now, snapshot: entry.snapshot, in: &state)
+    case .lock:
+      guard let lock = entry.lock, lock.expires == timer.deadline else { return }
+      state.entries[key]!.lock = nil
+      counters.locks.add(-1)
+      emit(
+        .unlocked, key, by: ClientID.internalID, at: now,
+        snapshot: state.entries[key]!.snapshot, in: &state)
+    }
+  }
+
+  /// Runs the background work until cancelled: the expiry sweeper, the scheduled
+  /// pruner and the eager pruner. Ends every watch stream when it returns.
+  public func run(sweepEvery tick: Duration = .milliseconds(20)) async {
+    await withTaskGroup(of: Void.self) { group in
+      group.addTask {
+        while !Task.isCancelled {
+          self.sweepExpired()
+          try? await Task.sleep(for: tick)
+        }
+      }
+      if options.pruneInterval > .zero, options.pruneAt > 0 {
+        group.addTask {
+          while !Task.isCancelled {
+            try? await Task.sleep(for: self.options.pruneInterval)
+            if Task.isCancelled { break }
+            if self.counters.keys.value >= self.options.pruneAt {
+              self.prune(to: self.options.scheduledPruneTarget)
+            }
+          }
+        }
+      }
+      if options.eagerPruneAt > 0 {
+        group.addTask {
+          for await key in self.eagerPruneSignal.stream {
+            self.eagerPrune(sparing: key)
+          }
+        }
+      }
+      await withTaskCancellationHandler {
+        await group.next()
+      } onCancel: {
+        self.eagerPruneSignal.continuation.finish()
+      }
+      group.cancelAll()
+    }
+    bus.close()
+  }
+
+  /// Ends every open watch stream, as a graceful shutdown begins (decision 12.40).
+  public func endWatches() { bus.close() }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Synchronization
+
+extension Store {
+  /// The value of a key at `version` (> 0), or `version` revisions before the latest (< 0).
+  public func revision(_ key: String, version: Int64, by client: String) throws(StoreError) -> Revision {
+    if options.revisionLimit == 0 { throw .noVersioning }
+    if version == 0 { throw .revisionZero }
+    return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> Revision in
+      if let entry = state.entries[key], entry.isLocked(against: client) { throw .locked }
+      guard let history = state.history[key], let latest = history.last else {
+        throw .revisionNotFound
+      }
+      let target = version > 0 ? Int64(clamping: version) : Int64(latest.version) + version
+      guard target > 0, let revision = history.last(where: { $0.version == UInt64(target) }) else {
+        throw .revisionNotFound
+      }
+      return revision
+    }
+  }
+
+  /// Empties every key's history (dropping those of deleted keys). Returns the number of
+  /// histories visited and the number of revisions removed.
+  public func clearHistory() throws(StoreError) -> (keys: Int, cleared: Int) {
+    try requireWritable()
+    if options.revisionLimit == 0 { throw .noVersioning }
+    var keys = 0
+    var cleared = 0
+    for shard in shards {
+      shard.state.withLock { state in
+        for (key, list) in state.history {
+          keys += 1
+          cleared += list.count
+          if state.entries[key] == nil {
+            state.history[key] = nil
+          } else {
+            state.history[key] = []
+          }
+        }
+      }
+    }
+    return (keys, cleared)
+  }
+}

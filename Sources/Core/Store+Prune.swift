@@ -1,0 +1,58 @@
+import Foundation
+import Synchronization
+
+extension Store {
+  /// Expunges the stalest unlocked user keys until at most `target` keys remain
+  /// (behavior.md §6.3). Returns the number of keys removed.
+  @discardableResult
+  public func prune(to target: Int, ignoring ignored: Set<String> = []) -> Int {
+    let count = counters.keys.value
+    if count < target { return 0 }
+    counters.pruneCompleted.add(1)
+    let now = clock.now()
+    var candidates: [(key: String, score: Double)] = []
+    for shard in shards {
+      shard.state.withLock { state in
+        for (key, entry) in state.entries
+        where !entry.isReserved && entry.lock == nil && !ignored.contains(key) {
+          candidates.append((key, Self.freshness(state.metrics[key], now: now)))
+        }
+      }
+    }
+    candidates.sort { $0.score != $1.score ? $0.score < $1.score : $0.key < $1.key }
+
+    var removed = 0
+    for candidate in candidates where removed < count - target {
+      let key = candidate.key
+      withShard(of: key) { state in
+        guard let entry = state.entries[key], entry.lock == nil else { return }
+        remove(key, entry, dropHistory: true, &state)
+        emit(.expunged, key, by: ClientID.internalID, at: now, snapshot: entry.snapshot, in: &state)
+        removed += 1
+      }
+    }
+    return removed
+  }
+
+  func requestEagerPrune(sparing key: String) {
+    guard options.eagerPruneAt > 0 else { return }
+    eagerPruneSignal.continuation.yield(key)
+  }
+
+  func eagerPrune(sparing key: String) {
+    guard counters.keys.value >= options.eagerPruneAt else { return }
+    counters.eagerPruneTriggered.add(1)
+    prune(to: options.eagerPruneTo, ignoring: [key])
+  }
+
+  /// The staleness score of behavior.md §6.3: higher means more recently used.
+  static func freshness(_ metric: KeyMetric?, now: Date) -> Double {
+    func term(_ date: Date?) -> Double {
+      guard let date, date < now else { return 0 }
+      return 1 / (now.timeIntervalSince(date) / 3600)
+    }
+    guard let metric else { return 0 }
+    return 0.5 * term(metric.lastAccessed) + 0.2 * term(metric.lastSet)
+      + 0.2 * term(metric.firstSet) + 0.1 * term(metric.lastLocked)
+  }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Synchronization
+
+extension Store {
+  /// Returns a key's value; the owner of a lock may read it, nobody else.
+  public func get(_ key: String, by client: String) throws(StoreError) -> Data {
+    let now = clock.now()
+    return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> Data in
+      guard let entry = state.entries[key] else { throw .notFound }
+      if entry.isLocked(against: client) { throw .locked }
+      emit(.accessed, key, by: client, at: now, in: &state)
+      return entry.value
+    }
+  }
+
+  public func inspect(
+    _ key: String, includeValue: Bool = false, includeMetrics: Bool = false, by client: String
+  ) throws(StoreError) -> KeyInfo {
+    let now = clock.now()
+    return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> KeyInfo in
+      guard let entry = state.entries[key] else { throw .notFound }
+      if includeValue, entry.isLocked(against: client) { throw .locked }
+      // The metrics returned do not yet include this call's own access.
+      let metrics = includeMetrics ? state.metrics[key] ?? KeyMetric() : nil
+      if includeValue { emit(.accessed, key, by: client, at: now, in: &state) }
+      return KeyInfo(
+        key: key, hash: entry.hash, created: entry.created, updated: entry.updated,
+        version: entry.version, size: entry.value.count, locked: entry.lock != nil,
+        lifespan: entry.lifespan?.duration, lifespanSet: entry.lifespan?.setAt,
+        contentType: entry.contentType, value: includeValue ? entry.value : nil,
+        metrics: metrics)
+    }
+  }
+
+  public func exists(_ key: String) -> Bool {
+    withShard(of: key) { $0.entries[key] != nil }
+  }
+
+  /// Keys matching an RE2-style pattern (unanchored), sorted ascending, at most `limit` (0: all).
+  public func listKeys(
+    pattern: String = "", limit: Int = 0, includeReserved: Bool = false
+  ) throws(StoreError) -> [String] {
+    let matcher = try KeyPattern(pattern)
+    var keys: [String] = []
+    for shard in shards {
+      shard.state.withLock { state in
+        for (key, entry) in state.entries where includeReserved || !entry.isReserved {
+          if matcher.matches(key) { keys.append(key) }
+        }
+      }
+    }
+    keys.sort()
+    if limit > 0, keys.count > limit { keys.removeLast(keys.count - limit) }
+    return keys
+  }
+
+  /// Lifetime metrics of a key name; they outlive the key.
+  public func keyMetric(_ key: String) throws(StoreError) -> KeyMetric {
+    guard let metric = withShard(of: key, { $0.metrics[key] }) else {
+      throw StoreError(.notFound, "key not found")
+    }
+    return metric
+  }
+}

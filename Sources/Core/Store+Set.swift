@@ -1,0 +1,113 @@
+import Foundation
+
+extension Store {
+  /// Creates or updates a key (behavior.md §3.2). Returns true when the key is new.
+  @discardableResult
+  public func set(
+    _ key: String, value: Data, contentType: String = "", lockDuration: Duration? = nil,
+    lifespan: Duration? = nil, by client: String
+  ) throws(StoreError) -> Bool {
+    if key.isEmpty { throw .emptyKey }
+    if ClientID.isReserved(key: key) { throw .reservedKey }
+    try requireWritable()
+    if key.utf8.count > options.maxKeyLength { throw .keyTooLong }
+    if value.count > options.maxValueSize { throw .valueTooLarge }
+    if let lockDuration { try validateLock(lockDuration) }
+    if let lifespan, lifespan <= .zero || lifespan < options.minLifespan { throw .lifespanInvalid }
+
+    let now = clock.now()
+    return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> Bool in
+      if state.entries[key] != nil {
+        try update(key, value, contentType, lockDuration, lifespan, client, now, &state)
+        return false
+      }
+      try reserveKeySlot(for: key)
+      create(key, value, contentType, client, now, &state)
+      if let lockDuration { applyLock(key, lockDuration, client, now, &state) }
+      if let lifespan { applyLifespan(key, lifespan, client, now, &state) }
+      return true
+    }
+  }
+
+  private func update(
+    _ key: String, _ value: Data, _ contentType: String, _ lockDuration: Duration?,
+    _ lifespan: Duration?, _ client: String, _ now: Date, _ state: inout ShardState
+  ) throws(StoreError) {
+    guard let entry = state.entries[key], !entry.isLocked(against: client) else { throw .locked }
+    if let lifespan {
+      applyLifespan(key, lifespan, client, now, &state)
+    } else if let existing = entry.lifespan {
+      state.entries[key]!.lifespan!.setAt = now
+      state.schedule(Timer(deadline: now + existing.duration, key: key, kind: .lifespan))
+      emit(.lifespanRenewed, key, by: client, at: now, in: &state)
+    }
+    if let lockDuration { applyLock(key, lockDuration, client, now, &state) }
+
+    let hash = FNV1a.hash(value)
+    guard hash != entry.hash else { return }
+    counters.totalSize.add(value.count - entry.value.count)
+    state.entries[key]!.value = value
+    state.entries[key]!.hash = hash
+    state.entries[key]!.contentType =
+      contentType.isEmpty ? ContentSniffer.contentType(of: value) : contentType
+    state.entries[key]!.version += 1
+    state.entries[key]!.updated = now
+    let updated = state.entries[key]!
+    appendRevision(key, updated, now, &state)
+    emit(.updated, key, by: client, at: now, snapshot: updated.snapshot, in: &state)
+  }
+
+  /// Inserts a new key (the caller has reserved its slot) and emits CREATED.
+  func create(
+    _ key: String, _ value: Data, _ contentType: String, _ client: String, _ now: Date,
+    _ state: inout ShardState
+  ) {
+    var version: UInt64 = 1
+    if options.revisionLimit != 0, let last = state.history[key]?.last { version = last.version + 1 }
+    let entry = Entry(
+      value: value,
+      contentType: contentType.isEmpty ? ContentSniffer.contentType(of: value) : contentType,
+      hash: FNV1a.hash(value), version: version, created: now, updated: nil, createdBy: client,
+      lock: nil, lifespan: nil, isReserved: false)
+    state.entries[key] = entry
+    counters.totalSize.add(value.count)
+    appendRevision(key, entry, now, &state)
+    emit(.created, key, by: client, at: now, snapshot: entry.snapshot, in: &state)
+  }
+
+  /// Counts a new key against `max_keys`, and asks for an eager prune past `eager_prune_at`.
+  func reserveKeySlot(for key: String) throws(StoreError) {
+    let before: Int
+    if options.maxKeys > 0 {
+      guard let count = counters.keys.increment(below: options.maxKeys) else {
+        requestEagerPrune(sparing: key)  // decision 12.28
+        throw .maxKeys
+      }
+      before = count
+    } else {
+      before = counters.keys.add(1) - 1
+    }
+    if options.eagerPruneAt > 0, before >= options.eagerPruneAt { requestEagerPrune(sparing: key) }
+  }
+
+  func applyLifespan(
+    _ key: String, _ duration: Duration, _ client: String, _ now: Date, _ state: inout ShardState
+  ) {
+    if state.entries[key]!.lifespan == nil { counters.lifespans.add(1) }
+    state.entries[key]!.lifespan = Lifespan(duration: duration, setAt: now)
+    state.schedule(Timer(deadline: now + duration, key: key, kind: .lifespan))
+    emit(.lifespanSet, key, by: client, at: now, in: &state)
+  }
+
+  func appendRevision(_ key: String, _ entry: Entry, _ now: Date, _ state: inout ShardState) {
+    let limit = options.revisionLimit
+    guard limit != 0 else { return }
+    let revision = Revision(
+      version: entry.version, value: entry.value, contentType: entry.contentType,
+      hash: entry.hash, recorded: now)
+    state.history[key, default: []].append(revision)
+    if limit > 0, let count = state.history[key]?.count, count > limit {
+      state.history[key]!.removeFirst(count - limit)
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+extension Store {
+  /// Subscribes to events matching `filter` (WatchStream). Fails when the subscriber
+  /// limit is reached.
+  public func watch(_ filter: EventFilter) throws(StoreError) -> Subscription {
+    try bus.subscribe(filter)
+  }
+
+  /// Watches the value of one key (WatchKeyValue, behavior.md §3.18 with decisions 12.13–12.14).
+  public func watchValue(_ key: String, by client: String) throws(StoreError) -> ValueWatch {
+    let filter = EventFilter(keys: [key], kinds: ValueWatch.kinds)
+    let now = clock.now()
+    // Subscribing under the shard lock: no change slips between the initial value and the stream.
+    return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> ValueWatch in
+      let subscription = try bus.subscribe(filter)
+      var initial: ValueUpdate?
+      if let entry = state.entries[key], !entry.isLocked(against: client) {
+        initial = ValueUpdate(
+          key: key, snapshot: entry.snapshot, kind: .noEvent, clientID: ClientID.internalID,
+          time: nil)
+        emit(.accessed, key, by: client, at: now, in: &state)
+      }
+      return ValueWatch(store: self, key: key, client: client, initial: initial, subscription: subscription)
+    }
+  }
+
+  /// Counts a value pushed to a watcher as an access.
+  func recordWatchAccess(_ key: String, by client: String) {
+    let now = clock.now()
+    withShard(of: key) { state in
+      if state.entries[key] != nil { emit(.accessed, key, by: client, at: now, in: &state) }
+    }
+  }
+}
+
+/// One message of a value watch.
+public struct ValueUpdate: Sendable {
+  public let key: String
+  /// The value and metadata; for removals, what the key held when it went away.
+  public let snapshot: ValueSnapshot
+  public let kind: KeyEvent
+  public let clientID: String
+  /// Nil for the initial message.
+  public let time: Date?
+}
+
+/// The messages of a value watch: the current value at once (if readable), then the
+/// value after every create, update and unlock, and the last value on removal.
+/// Values locked by another client are held back.
+public struct ValueWatch: AsyncSequence, Sendable {
+  static let kinds: Set<KeyEvent> = [.created, .updated, .unlocked, .deleted, .expired, .expunged]
+
+  let store: Store
+  let key: String
+  let client: String
+  let initial: ValueUpdate?
+  public let subscription: Subscription
+
+  public struct AsyncIterator: AsyncIteratorProtocol {
+    let watch: ValueWatch
+    var pendingInitial: ValueUpdate?
+    var events: AsyncStream<Event>.AsyncIterator
+
+    public mutating func next() async -> ValueUpdate? {
+      if let initial = pendingInitial {
+        pendingInitial = nil
+        return initial
+      }
+      while let event = await events.next() {
+        guard let snapshot = event.snapshot else { continue }  // e.g. UNLOCKED of an expired key
+        let update = ValueUpdate(
+          key: event.key, snapshot: snapshot, kind: event.kind, clientID: event.clientID,
+          time: event.time)
+        if event.kind.removesKey { return update }
+        if !snapshot.isReadable(by: watch.client) { continue }
+        watch.store.recordWatchAccess(watch.key, by: watch.client)
+        return update
+      }
+      return nil
+    }
+  }
+
+  public func makeAsyncIterator() -> AsyncIterator {
+    AsyncIterator(watch: self, pendingInitial: initial, events: subscription.events.makeAsyncIterator())
+  }
+}

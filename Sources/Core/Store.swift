@@ -1,0 +1,150 @@
+import Foundation
+import Synchronization
+
+/// The in-memory key-value store. Thread-safe; operations are synchronous and hold only
+/// the lock of the key's shard. Background work (expiry, pruning) runs in `run()`.
+public final class Store: Sendable {
+  public let options: StoreOptions
+  let clock: any StoreClock
+  let shards: [Shard]
+  let counters = StoreCounters()
+  let bus: EventBus
+  let readOnly: Atomic<Bool>
+  let clients = Mutex<[String: Date]>([:])
+  /// At most one pending eager-prune request, naming the key that triggered it.
+  let eagerPruneSignal: (stream: AsyncStream<String>, continuation: AsyncStream<String>.Continuation)
+
+  public init(options: StoreOptions = StoreOptions(), clock: any StoreClock = SystemClock()) {
+    self.options = options
+    self.clock = clock
+    shards = (0..<64).map { _ in Shard() }
+    bus = EventBus(options: options)
+    readOnly = Atomic(options.readOnly)
+    eagerPruneSignal = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(1))
+    createReservedKeys()
+  }
+
+  func shard(for key: String) -> Shard {
+    shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
+  }
+
+  /// Runs `body` with the key's shard locked.
+  func withShard<R, E: Error>(
+    of key: String, _ body: (inout ShardState) throws(E) -> R
+  ) throws(E) -> R {
+    try shard(for: key).state.withLock { (state: inout ShardState) throws(E) -> R in
+      try body(&state)
+    }
+  }
+
+  /// Records and publishes an event; called with the key's shard lock held.
+  func emit(
+    _ kind: KeyEvent, _ key: String, by client: String, at time: Date,
+    snapshot: ValueSnapshot? = nil, in state: inout ShardState
+  ) {
+    if kind == .created || kind == .updated || kind == .locked || kind == .accessed {
+      state.metrics[key, default: KeyMetric()].record(kind, at: time)
+    }
+    bus.publish(
+      kind, key: key, client: client, time: time, snapshot: snapshot,
+      reserved: ClientID.isReserved(key: key))
+  }
+
+  // MARK: - Mode and identity
+
+  public var isReadOnly: Bool { readOnly.load(ordering: .relaxed) }
+
+  func requireWritable() throws(StoreError) {
+    if isReadOnly { throw .readOnly }
+  }
+
+  /// Records a client id; a second registration of the same id fails with AlreadyExists.
+  public func register(_ client: String) throws(StoreError) {
+    let now = clock.now()
+    let isNew = clients.withLock { clients in
+      guard clients[client] == nil else { return false }
+      clients[client] = now
+      return true
+    }
+    if !isNew { throw .alreadyRegistered }
+  }
+
+  public func setReadOnly(_ enable: Bool, by client: String) throws(StoreError) {
+    if options.privilegedClientID.isEmpty { throw .noPrivilegedClient }
+    if client != options.privilegedClientID { throw .notAuthorized }
+    readOnly.store(enable, ordering: .relaxed)
+  }
+
+  /// Admin RPCs are for the privileged client only.
+  public func requireAdmin(_ client: String) throws(StoreError) {
+    if options.privilegedClientID.isEmpty || client != options.privilegedClientID {
+      throw .notAdmin
+    }
+  }
+
+  // MARK: - Stats
+
+  public func stats() -> StoreStats {
+    var historyKeys = 0
+    var historyRevisions = 0
+    for shard in shards {
+      shard.state.withLock { state in
+        historyKeys += state.history.count
+        for list in state.history.values { historyRevisions += list.count }
+      }
+    }
+    var events: [KeyEvent: UInt64] = [:]
+    for kind in KeyEvent.allCases where kind != .noEvent {
+      events[kind] = bus.counters.count(of: kind)
+    }
+    return StoreStats(
+      keys: counters.keys.value, totalSize: counters.totalSize.value,
+      currentLocks: counters.locks.value, clientIDs: clients.withLock { $0.count },
+      lifespans: counters.lifespans.value, eventSubscribers: bus.activeSubscribers,
+      snapshotsCreated: counters.snapshotsCreated.value,
+      eagerPruneTriggered: counters.eagerPruneTriggered.value,
+      pruneCompleted: counters.pruneCompleted.value, events: events,
+      maxKeys: options.maxKeys, historyKeys: historyKeys, historyRevisions: historyRevisions)
+  }
+
+  /// The sequence number of the newest event.
+  public var lastEventSequence: UInt64 { bus.sequence }
+
+  // MARK: - Reserved keys
+
+  private func createReservedKeys() {
+    let now = clock.now()
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    let values: [(String, String)] = [
+      ("Started", formatter.string(from: now)),
+      ("MaxLockDuration", "\(options.maxLockDuration.nanoseconds)"),
+      ("MinLockDuration", "\(options.minLockDuration.nanoseconds)"),
+      ("MinLifespan", "\(options.minLifespan.nanoseconds)"),
+      ("MaxKeys", "\(options.maxKeys)"),
+      ("PruneInterval", "\(options.pruneInterval.nanoseconds)"),
+      ("PruneAt", "\(options.pruneAt)"),
+      ("PruneTo", "\(options.pruneTo)"),
+      ("EagerPruneAt", "\(options.eagerPruneAt)"),
+      ("EagerPruneTo", "\(options.eagerPruneTo)"),
+      ("MaxValueSize", "\(options.maxValueSize)"),
+      ("MaxKeyLength", "\(options.maxKeyLength)"),
+      ("RevisionLimit", "\(options.revisionLimit)"),
+      ("snapshot/Enabled", "\(options.snapshotEnabled)"),
+      ("snapshot/Interval", "\(options.snapshotInterval.nanoseconds)"),
+      ("EventStreamSubscriberLimit", "\(options.eventStreamSubscriberLimit)"),
+    ]
+    for (name, text) in values {
+      let key = "keyquarry/\(name)"
+      let value = Data(text.utf8)
+      withShard(of: key) { state in
+        let entry = Entry(
+          value: value, contentType: "text/plain; charset=utf-8", hash: FNV1a.hash(value),
+          version: 1, created: now, updated: nil, createdBy: ClientID.internalID, lock: nil,
+          lifespan: nil, isReserved: true)
+        state.entries[key] = entry
+        emit(.created, key, by: ClientID.internalID, at: now, snapshot: entry.snapshot, in: &state)
+      }
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Synchronization
+
+/// Where the store reads the time; tests inject a manual clock so expiry takes no real time.
+public protocol StoreClock: Sendable {
+  func now() -> Date
+}
+
+public struct SystemClock: StoreClock {
+  public init() {}
+  public func now() -> Date { Date() }
+}
+
+/// A clock that moves only when told to; for tests and benchmarks.
+public final class ManualClock: StoreClock {
+  private let current: Mutex<Date>
+
+  public init(_ start: Date = Date(timeIntervalSince1970: 1_700_000_000)) {
+    current = Mutex(start)
+  }
+
+  public func now() -> Date { current.withLock { $0 } }
+
+  public func advance(by duration: Duration) {
+    current.withLock { $0 = $0 + duration }
+  }
+}
+
+extension Duration {
+  public var timeInterval: TimeInterval {
+    let parts = components
+    return TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) / 1e18
+  }
+
+  public init(timeInterval: TimeInterval) {
+    self = .nanoseconds(Int64((timeInterval * 1e9).rounded()))
+  }
+
+  /// Whole nanoseconds, as the original's reserved keys print durations.
+  public var nanoseconds: Int64 {
+    let parts = components
+    return parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000
+  }
+}
+
+extension Date {
+  public static func + (date: Date, duration: Duration) -> Date {
+    date.addingTimeInterval(duration.timeInterval)
+  }
+}

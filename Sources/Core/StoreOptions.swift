@@ -1,0 +1,54 @@
+/// Limits and policies of a store (behavior.md §6–7). Defaults are the original's.
+public struct StoreOptions: Sendable, Equatable {
+  /// 0 disables history, -1 keeps every revision, N keeps the newest N.
+  public var revisionLimit = 5
+  public var keepDeletedKeyHistory = false
+  public var maxKeyLength = 1024
+  public var maxValueSize = 1_000_000
+  /// 0 means no limit.
+  public var maxKeys = 0
+  public var minLockDuration: Duration = .seconds(5)
+  public var maxLockDuration: Duration = .seconds(15 * 60)
+  public var minLifespan: Duration = .seconds(5)
+  /// `.zero` disables scheduled pruning.
+  public var pruneInterval: Duration = .zero
+  public var pruneAt = 0
+  public var pruneTo = 0
+  public var eagerPruneAt = 0
+  public var eagerPruneTo = 0
+  public var eventStreamBufferSize = 10_000
+  public var eventStreamSendTimeout: Duration = .seconds(1)
+  /// 0 means no limit.
+  public var eventStreamSubscriberLimit = 0
+  /// The one client allowed SetReadOnly and the Admin RPCs; empty: nobody.
+  public var privilegedClientID = ""
+  public var readOnly = false
+  /// Shown in the reserved keys `keyquarry/snapshot/*`.
+  public var snapshotEnabled = false
+  public var snapshotInterval: Duration = .zero
+
+  public init() {}
+
+  /// Rejects combinations the store cannot honour; the message names the option.
+  public func validate() throws(StoreError) {
+    func fail(_ message: String) -> StoreError { StoreError(.invalidArgument, message) }
+    if revisionLimit < -1 { throw fail("revision_limit must be -1, 0 or positive") }
+    if maxKeyLength <= 0 { throw fail("max_key_length must be positive") }
+    if maxValueSize <= 0 { throw fail("max_value_size must be positive") }
+    if minLockDuration <= .zero { throw fail("min_lock_duration must be positive") }
+    if maxLockDuration < minLockDuration {
+      throw fail("max_lock_duration must not be less than min_lock_duration")
+    }
+    if minLifespan <= .zero { throw fail("min_lifespan must be positive") }
+    if eventStreamBufferSize <= 0 { throw fail("event_stream_buffer_size must be positive") }
+    if pruneInterval > .zero, pruneTo > 0, pruneTo > pruneAt {
+      throw fail("prune_to must be less than prune_at")
+    }
+    if eagerPruneAt > 0, eagerPruneAt <= eagerPruneTo {
+      throw fail("eager_prune_to must be less than eager_prune_at")
+    }
+  }
+
+  /// Target of a scheduled prune: `prune_to`, or 90% of `prune_at` when unset (decision 12.27).
+  var scheduledPruneTarget: Int { pruneTo > 0 ? pruneTo : pruneAt * 9 / 10 }
+}

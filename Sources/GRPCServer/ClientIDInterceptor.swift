@@ -1,0 +1,49 @@
+import Core
+import GRPCCore
+
+/// The caller's validated client id, set by `ClientIDInterceptor` for the whole RPC.
+enum RequestClient {
+  @TaskLocal static var id = ""
+}
+
+/// Checks the `client_id` metadata of every RPC of both services before any handler runs
+/// (behavior.md §2) and makes it available to the handlers as `RequestClient.id`.
+struct ClientIDInterceptor: ServerInterceptor {
+  func intercept<Input: Sendable, Output: Sendable>(
+    request: StreamingServerRequest<Input>,
+    context: ServerContext,
+    next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws
+      -> StreamingServerResponse<Output>
+  ) async throws -> StreamingServerResponse<Output> {
+    let client = try ClientID.validate(request.metadata[stringValues: "client_id"].first { _ in true })
+    var response = try await RequestClient.$id.withValue(client) {
+      try await next(request, context)
+    }
+    // A streaming handler runs when its response is written: keep the id for it too.
+    if case .success(var contents) = response.accepted {
+      let producer = contents.producer
+      contents.producer = { writer in
+        try await RequestClient.$id.withValue(client) { try await producer(writer) }
+      }
+      response.accepted = .success(contents)
+    }
+    return response
+  }
+}
+
+extension StoreError: RPCErrorConvertible {
+  public var rpcErrorCode: RPCError.Code {
+    switch code {
+    case .invalidArgument: .invalidArgument
+    case .failedPrecondition: .failedPrecondition
+    case .outOfRange: .outOfRange
+    case .notFound: .notFound
+    case .permissionDenied: .permissionDenied
+    case .resourceExhausted: .resourceExhausted
+    case .alreadyExists: .alreadyExists
+    case .unavailable: .unavailable
+    }
+  }
+
+  public var rpcErrorMessage: String { message }
+}

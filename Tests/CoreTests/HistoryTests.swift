@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+
+@testable import Core
+
+@Suite struct HistoryTests {
+  @Test func keepsTheNewestRevisions() throws {
+    let (store, _) = makeStore { $0.revisionLimit = 3 }
+    try store.set("k", value: data("bar-0"), by: alice)
+    #expect(try store.revision("k", version: 1, by: alice).value == data("bar-0"))
+    for index in 1...3 { try store.set("k", value: data("bar-\(index)"), by: alice) }
+    expectError(.notFound, containing: "revision not found") { _ = try store.revision("k", version: 1, by: alice) }
+    #expect(try store.revision("k", version: 2, by: alice).value == data("bar-1"))
+    #expect(try store.revision("k", version: 4, by: alice).value == data("bar-3"))
+    #expect(try store.revision("k", version: -1, by: alice).value == data("bar-2"))
+    #expect(try store.revision("k", version: -2, by: alice).value == data("bar-1"))
+    expectError(.notFound) { _ = try store.revision("k", version: -3, by: alice) }
+    expectError(.invalidArgument, containing: "greater or less than zero") {
+      _ = try store.revision("k", version: 0, by: alice)
+    }
+    expectError(.notFound) { _ = try store.revision("never", version: 1, by: alice) }
+    #expect(store.stats().historyRevisions == 3)
+  }
+
+  @Test func versioningCanBeOff() {
+    let (store, _) = makeStore { $0.revisionLimit = 0 }
+    expectError(.failedPrecondition, containing: "versioning") { _ = try store.revision("k", version: 1, by: alice) }
+    expectError(.failedPrecondition, containing: "versioning") { _ = try store.clearHistory() }
+  }
+
+  @Test func clearHistoryCountsEveryRemovedRevision() throws {
+    let (store, _) = makeStore { $0.keepDeletedKeyHistory = true }
+    try store.set("a", value: data("1"), by: alice)
+    try store.set("a", value: data("2"), by: alice)
+    try store.set("b", value: data("1"), by: alice)
+    try store.delete("b", by: alice)
+    let (keys, cleared) = try store.clearHistory()
+    #expect(keys == 2)
+    #expect(cleared == 3)
+    expectError(.notFound) { _ = try store.revision("a", version: 2, by: alice) }
+    try store.set("a", value: data("3"), by: alice)
+    #expect(try store.inspect("a", by: alice).version == 3)
+    #expect(try store.revision("a", version: 3, by: alice).value == data("3"))
+  }
+
+  @Test func deletedKeyHistoryContinuesVersionsWhenKept() throws {
+    let (store, _) = makeStore {
+      $0.revisionLimit = 3
+      $0.keepDeletedKeyHistory = true
+    }
+    try store.set("k", value: data("v1"), by: alice)
+    try store.set("k", value: data("v2"), by: alice)
+    try store.delete("k", by: alice)
+    #expect(try store.revision("k", version: 2, by: alice).value == data("v2"))
+    try store.set("k", value: data("v3"), by: alice)
+    #expect(try store.inspect("k", by: alice).version == 3)
+    try store.delete("k", by: alice)
+    try store.lock("k", duration: .seconds(10), createIfMissing: true, by: alice)
+    #expect(try store.inspect("k", by: alice).version == 4)
+  }
+
+  @Test func deleteAndExpiryDropHistoryByDefault() throws {
+    let (store, clock) = makeStore()
+    try store.set("k", value: data("v1"), by: alice)
+    try store.delete("k", by: alice)
+    expectError(.notFound) { _ = try store.revision("k", version: 1, by: alice) }
+    try store.set("k", value: data("v1"), lifespan: .seconds(5), by: alice)
+    #expect(try store.inspect("k", by: alice).version == 1)
+    clock.advance(by: .seconds(5))
+    store.sweepExpired()
+    expectError(.notFound) { _ = try store.revision("k", version: 1, by: alice) }
+  }
+}
