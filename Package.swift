@@ -101,6 +101,15 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    .testTarget(
+      name: "KeyquarryProtosTests",
+      dependencies: [
+        "KeyquarryProtos",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     .testTarget(name: "ConfigTests", dependencies: ["Config", "Core"], swiftSettings: swiftSettings),
     .testTarget(
       name: "EndToEndTests",
