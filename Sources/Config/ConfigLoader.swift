@@ -62,13 +62,13 @@ public enum ConfigLoader {
           {
             return (text, source.describe(key))
           }
+        } catch {
           // YAML lists (e.g. http_cors_origins) arrive as string arrays.
           if let value = try? source.provider.value(forKey: absolute, type: .stringArray).value,
             case .stringArray(let items) = value.content
           {
             return (items.joined(separator: ","), source.describe(key))
           }
-        } catch {
           throw ConfigError("invalid value for \(key) (\(source.describe(key))): \(error)")
         }
       }
