@@ -83,6 +83,11 @@ struct Serve: AsyncParsableCommand {
       FileHandle.standardError.write(Data("keyquarry: \(error)\n".utf8))
       throw ExitCode(2)
     }
-    try await ServerApp(config: serverConfig).run()
+    do {
+      try await ServerApp(config: serverConfig).run()
+    } catch {
+      FileHandle.standardError.write(Data("keyquarry: \(error)\n".utf8))
+      throw ExitCode(1)
+    }
   }
 }

@@ -15,17 +15,11 @@ struct ServerApp {
     let logger = makeLogger()
     let store = Store(options: config.store)
     let shutdown = ShutdownRequest()
-    let endpoint: GRPCEndpoint
-    do {
-      endpoint = try GRPCEndpoint(
-        address: ListenAddress(config.listenAddress, defaultPort: 33969),
-        tls: config.sslCertfile.isEmpty
-          ? nil : TLSFiles(certificate: config.sslCertfile, key: config.sslKeyfile),
-        store: store, logger: logger, requestShutdown: shutdown.trigger)
-    } catch {
-      logger.error("cannot listen", metadata: ["address": "\(config.listenAddress)", "error": "\(error)"])
-      throw error
-    }
+    let endpoint = try GRPCEndpoint(
+      address: ListenAddress(config.listenAddress, defaultPort: 33969),
+      tls: config.sslCertfile.isEmpty
+        ? nil : TLSFiles(certificate: config.sslCertfile, key: config.sslKeyfile),
+      store: store, logger: logger, requestShutdown: shutdown.trigger)
     logger.info("starting server", metadata: startupMetadata())
     if config.sslCertfile.isEmpty {
       logger.warning("TLS is not configured: gRPC traffic is not encrypted")
@@ -106,9 +100,11 @@ struct ListenerAnnouncer: Service {
   let logger: Logger
 
   func run() async throws {
-    let address = try await endpoint.boundAddress()
-    logger.info("grpc listening", metadata: ["address": "\(address)"])
-    try? await gracefulShutdown()
+    try await cancelWhenGracefulShutdown {
+      let address = try await endpoint.boundAddress()
+      logger.info("grpc listening", metadata: ["address": "\(address)"])
+      try await gracefulShutdown()
+    }
   }
 }
 

@@ -22,8 +22,10 @@ public enum ConfigLoader {
         { key in "environment variable KEYQUARRY_" + key.uppercased().replacingOccurrences(of: ".", with: "_") }
       ),
     ]
-    if let path = configFile ?? defaultConfigFile(environment: environment) {
-      sources.append((try await yamlProvider(path), { key in "\(key) in config file \(path)" }))
+    if let path = configFile ?? defaultConfigFile(environment: environment),
+      let file = try await yamlProvider(path)
+    {
+      sources.append((file, { key in "\(key) in config file \(path)" }))
     }
 
     var config = ServerConfig()
@@ -76,14 +78,15 @@ public enum ConfigLoader {
     return nil
   }
 
-  private static func yamlProvider(_ path: String) async throws(ConfigError) -> FileProvider<YAMLSnapshot> {
+  /// The file's provider, or nil for an empty file.
+  private static func yamlProvider(_ path: String) async throws(ConfigError) -> FileProvider<YAMLSnapshot>? {
     let text: String
     do {
       text = try String(contentsOfFile: path, encoding: .utf8)
     } catch {
       throw ConfigError("cannot read config file \(path): \(error.localizedDescription)")
     }
-    try checkKnownKeys(yaml: text, path: path)
+    guard try checkKnownKeys(yaml: text, path: path) else { return nil }
     do {
       return try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
     } catch {
@@ -91,15 +94,15 @@ public enum ConfigLoader {
     }
   }
 
-  /// A misspelt option in the file must not be silently ignored.
-  private static func checkKnownKeys(yaml: String, path: String) throws(ConfigError) {
+  /// A misspelt option in the file must not be silently ignored. False for an empty file.
+  private static func checkKnownKeys(yaml: String, path: String) throws(ConfigError) -> Bool {
     let document: Any?
     do {
       document = try Yams.load(yaml: yaml)
     } catch {
       throw ConfigError("cannot parse config file \(path): \(error)")
     }
-    guard let document else { return }
+    guard let document else { return false }
     guard let mapping = document as? [String: Any] else {
       throw ConfigError("config file \(path) must be a mapping of option: value")
     }
@@ -115,6 +118,7 @@ public enum ConfigLoader {
       }
     }
     try walk(mapping, prefix: "")
+    return true
   }
 
   private static func defaultConfigFile(environment: [String: String]) -> String? {

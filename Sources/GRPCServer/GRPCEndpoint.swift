@@ -30,6 +30,7 @@ public final class GRPCEndpoint: Service, Sendable {
     address: ListenAddress, tls: TLSFiles?, store: Store, logger: Logger,
     requestShutdown: @escaping @Sendable () -> Void
   ) throws {
+    if case .unix(let path) = address { try UnixSocketFile.prepare(path) }
     self.address = address
     self.store = store
     self.logger = logger
@@ -69,7 +70,6 @@ public final class GRPCEndpoint: Service, Sendable {
   }
 
   public func run() async throws {
-    if case .unix(let path) = address { try UnixSocketFile.prepare(path) }
     defer { if case .unix(let path) = address { UnixSocketFile.remove(path) } }
     try await withGracefulShutdownHandler {
       try await server.serve()
