@@ -88,6 +88,8 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // Throughput and memory of the store (scripts/bench core); not a test.
+    .executableTarget(name: "CoreBench", dependencies: ["Core"], path: "Benchmarks/CoreBench"),
     .testTarget(name: "CoreTests", dependencies: ["Core"], swiftSettings: swiftSettings),
     .testTarget(
       name: "GRPCServerTests",
