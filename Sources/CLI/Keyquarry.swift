@@ -1,9 +1,31 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Keyquarry: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "keyquarry",
     abstract: "An in-memory key-value store with a gRPC API.",
-    subcommands: [Serve.self, Client.self])
+    version: BuildInfo.version,
+    subcommands: [Serve.self, Client.self, VersionCommand.self, CompletionCommand.self])
+
+  /// As the original: a bad argument is an error like any other, exit status 1
+  /// (ArgumentParser would use 64). Help and --version still exit 0.
+  static func main() async {
+    do {
+      var command = try parseAsRoot()
+      if var command = command as? any AsyncParsableCommand {
+        try await command.run()
+      } else {
+        try command.run()
+      }
+    } catch {
+      let code = exitCode(for: error)
+      if code == .validationFailure {
+        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        Foundation.exit(1)
+      }
+      exit(withError: error)
+    }
+  }
 }

@@ -20,15 +20,23 @@ struct ServerApp {
       tls: config.sslCertfile.isEmpty
         ? nil : TLSFiles(certificate: config.sslCertfile, key: config.sslKeyfile),
       store: store, logger: logger, requestShutdown: shutdown.trigger)
-    logger.info("starting server", metadata: startupMetadata())
+    var metadata: Logger.Metadata = ["address": "\(config.listenAddress)"]
+    for (key, value) in config.effectiveValues { metadata["config.\(key)"] = "\(value)" }
+    logger.info("starting server", metadata: metadata)
     if config.sslCertfile.isEmpty {
       logger.warning("TLS is not configured: gRPC traffic is not encrypted")
     }
 
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+      .init(service: StoreService(store: store))
+    ]
+    if config.logEvents || config.logLevel == "EVENT" {
+      let eventLog = EventLog(store: store, logger: Logger(label: KeyquarryLogHandler.eventLabel))
+      services.append(.init(service: eventLog))
+    }
     let group = ServiceGroup(
       configuration: ServiceGroupConfiguration(
-        services: [
-          .init(service: StoreService(store: store)),
+        services: services + [
           .init(service: endpoint),
           .init(service: ListenerAnnouncer(endpoint: endpoint, logger: logger)),
           .init(service: shutdown, successTerminationBehavior: .gracefullyShutdownGroup),
@@ -38,42 +46,28 @@ struct ServerApp {
         logger: logger
       ).withShutdownTimeout(config.gracefulShutdownTimeout))
     try await group.run()
-    logger.info("server stopped", metadata: ["stats": "\(store.stats().keys) keys"])
+    // The final hook: everything has stopped; snapshots will be written here.
+    let stats = store.stats()
+    logger.info(
+      "server stopped",
+      metadata: ["keys": "\(stats.keys)", "locks": "\(stats.currentLocks)", "clients": "\(stats.clientIDs)"])
   }
 
   private func makeLogger() -> Logger {
     let level: Logger.Level =
       switch config.logLevel {
       case "DEBUG": .debug
-      case "NOTICE": .notice
+      case "NOTICE", "EVENT": .notice
       case "WARN", "WARNING": .warning
       case "ERROR": .error
       default: .info
       }
+    let json = config.logJSON
     LoggingSystem.bootstrap { label in
-      var handler = StreamLogHandler.standardOutput(label: label)
-      handler.logLevel = level
-      return handler
+      // The event log prints whatever the level (behavior.md §7.3).
+      KeyquarryLogHandler(label: label, json: json, logLevel: label == KeyquarryLogHandler.eventLabel ? .trace : level)
     }
     return Logger(label: "keyquarry")
-  }
-
-  private func startupMetadata() -> Logger.Metadata {
-    let store = config.store
-    return [
-      "address": "\(config.listenAddress)",
-      "config.name": "\(config.name)",
-      "config.ssl-certfile": "\(config.sslCertfile)",
-      "config.ssl-keyfile": "\(config.sslKeyfile)",
-      "config.max_keys": "\(store.maxKeys)",
-      "config.max_value_size": "\(store.maxValueSize)",
-      "config.max_key_length": "\(store.maxKeyLength)",
-      "config.revision_limit": "\(store.revisionLimit)",
-      "config.min_lock_duration": "\(DurationParser.format(store.minLockDuration))",
-      "config.max_lock_duration": "\(DurationParser.format(store.maxLockDuration))",
-      "config.min_lifespan": "\(DurationParser.format(store.minLifespan))",
-      "config.readonly": "\(store.readOnly)",
-    ]
   }
 }
 
@@ -102,7 +96,7 @@ struct ListenerAnnouncer: Service {
   func run() async throws {
     try await cancelWhenGracefulShutdown {
       let address = try await endpoint.boundAddress()
-      logger.info("grpc listening", metadata: ["address": "\(address)"])
+      logger.notice("grpc listening", metadata: ["address": "\(address)"])
       try await gracefulShutdown()
     }
   }

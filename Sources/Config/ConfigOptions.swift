@@ -9,25 +9,29 @@ struct ConfigOption {
   var aliases: [String] = []
   /// Parses `text` into the config or throws a message saying what was expected.
   let apply: (inout ServerConfig, String) throws(ValueError) -> Void
+  /// The effective value, as the start-up log shows it.
+  let show: (ServerConfig) -> String
 
   struct ValueError: Error { let expected: String }
 }
 
 extension ConfigOption {
   static func string(_ key: String, _ path: WritableKeyPath<ServerConfig, String>) -> Self {
-    ConfigOption(key: key) { config, text throws(ValueError) in config[keyPath: path] = text }
+    ConfigOption(key: key, apply: { config, text throws(ValueError) in config[keyPath: path] = text }) {
+      $0[keyPath: path]
+    }
   }
 
   static func bool(
     _ key: String, aliases: [String] = [], _ path: WritableKeyPath<ServerConfig, Bool>
   ) -> Self {
-    ConfigOption(key: key, aliases: aliases) { config, text throws(ValueError) in
+    ConfigOption(key: key, aliases: aliases, apply: { config, text throws(ValueError) in
       switch text.lowercased() {
       case "1", "t", "true", "yes", "on": config[keyPath: path] = true
       case "0", "f", "false", "no", "off": config[keyPath: path] = false
       default: throw ValueError(expected: "true or false")
       }
-    }
+    }) { "\($0[keyPath: path])" }
   }
 
   /// A non-negative integer; `zeroMeans` replaces 0 (the original's "0 → default").
@@ -35,24 +39,24 @@ extension ConfigOption {
     _ key: String, _ path: WritableKeyPath<ServerConfig, Int>, zeroMeans: Int? = nil,
     positive: Bool = false
   ) -> Self {
-    ConfigOption(key: key) { config, text throws(ValueError) in
+    ConfigOption(key: key, apply: { config, text throws(ValueError) in
       guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= 0,
         !(positive && value == 0)
       else { throw ValueError(expected: positive ? "a positive integer" : "a non-negative integer") }
       config[keyPath: path] = value == 0 ? (zeroMeans ?? 0) : value
-    }
+    }) { "\($0[keyPath: path])" }
   }
 
   static func duration(
     _ key: String, aliases: [String] = [], _ path: WritableKeyPath<ServerConfig, Duration>,
     zeroMeans: Duration? = nil
   ) -> Self {
-    ConfigOption(key: key, aliases: aliases) { config, text throws(ValueError) in
+    ConfigOption(key: key, aliases: aliases, apply: { config, text throws(ValueError) in
       guard let value = DurationParser.parse(text), value >= .zero else {
         throw ValueError(expected: "a duration like 500ms, 5s or 1m30s")
       }
       config[keyPath: path] = value == .zero ? (zeroMeans ?? .zero) : value
-    }
+    }) { DurationParser.format($0[keyPath: path]) }
   }
 
   /// Every option of `serve` (behavior.md §7.2 and gateway.md).
@@ -60,13 +64,13 @@ extension ConfigOption {
     .string("listen_address", \.listenAddress),
     .string("name", \.name),
     .duration("graceful_shutdown_timeout", aliases: ["graceful_stop_timeout"], \.gracefulShutdownTimeout),
-    ConfigOption(key: "log_level") { config, text throws(ValueError) in
+    ConfigOption(key: "log_level", apply: { config, text throws(ValueError) in
       let level = text.uppercased()
       guard LogLevelName.all.contains(level) else {
         throw ValueError(expected: "one of " + LogLevelName.all.joined(separator: ", "))
       }
       config.logLevel = level
-    },
+    }) { $0.logLevel },
     .bool("log_json", \.logJSON),
     .bool("log_events", \.logEvents),
     .count("event_stream_buffer_size", \.store.eventStreamBufferSize, positive: true),
@@ -74,7 +78,9 @@ extension ConfigOption {
     .count("event_stream_subscriber_limit", \.store.eventStreamSubscriberLimit),
     .bool("snapshot.enabled", \.store.snapshotEnabled),
     .duration("snapshot.interval", \.store.snapshotInterval),
-    .string("snapshot.database", \.snapshotDatabase),
+    ConfigOption(key: "snapshot.database", apply: { config, text throws(ValueError) in
+      config.snapshotDatabase = text
+    }) { ServerConfig.redactingPassword($0.snapshotDatabase) },
     .bool("start_fresh", \.startFresh),
     .string("monitor_address", \.monitorAddress),
     .bool("prometheus", aliases: ["metrics"], \.prometheus),
@@ -83,12 +89,12 @@ extension ConfigOption {
     .bool("trace", \.trace),
     .string("tracer_name", \.tracerName),
     .string("service_name", \.serviceName),
-    ConfigOption(key: "revision_limit") { config, text throws(ValueError) in
+    ConfigOption(key: "revision_limit", apply: { config, text throws(ValueError) in
       guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= -1 else {
         throw ValueError(expected: "-1 (unlimited), 0 (off) or a positive integer")
       }
       config.store.revisionLimit = value
-    },
+    }) { "\($0.store.revisionLimit)" },
     .bool("persistent_revisions", \.persistentRevisions),
     .bool(
       "keep_deleted_key_history", aliases: ["keep_key_history_after_delete"],
@@ -111,10 +117,10 @@ extension ConfigOption {
     .bool("readonly", \.store.readOnly),
     .string("http_address", \.httpAddress),
     .bool("http_enabled", \.httpEnabled),
-    ConfigOption(key: "http_cors_origins") { config, text throws(ValueError) in
+    ConfigOption(key: "http_cors_origins", apply: { config, text throws(ValueError) in
       config.httpCorsOrigins = text.split(separator: ",")
         .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    },
+    }) { $0.httpCorsOrigins.joined(separator: ",") },
     .duration("sse_heartbeat", \.sseHeartbeat, zeroMeans: .seconds(15)),
     .bool("http_ui", \.httpUI),
   ] }

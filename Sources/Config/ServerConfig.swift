@@ -33,6 +33,18 @@ public struct ServerConfig: Sendable, Equatable {
 
   public init() {}
 
+  /// Every option with its effective value, secrets redacted, for the start-up log.
+  public var effectiveValues: [(key: String, value: String)] {
+    ConfigOption.all.map { ($0.key, $0.show(self)) }
+  }
+
+  /// `postgres://user:secret@host/db` → `postgres://user:xxxxx@host/db`.
+  public static func redactingPassword(_ url: String) -> String {
+    guard var components = URLComponents(string: url), components.password != nil else { return url }
+    components.password = "xxxxx"
+    return components.string ?? url
+  }
+
   /// `{user}@{host}`, as the original names its snapshots.
   public static var defaultName: String {
     let user = ProcessInfo.processInfo.environment["USER"] ?? NSUserName()

@@ -49,36 +49,74 @@ public struct Revision: Sendable {
 }
 
 /// Lifetime counters of a key name; they survive deletion, expiry and pruning.
+/// Times are kept as nanoseconds since 1970 (0 = never), half the size of `Date?`,
+/// because there is one of these per key name ever seen.
 public struct KeyMetric: Sendable, Equatable {
   public var accessCount: UInt64 = 0
-  public var firstAccessed: Date?
-  public var lastAccessed: Date?
   public var setCount: UInt64 = 0
-  public var firstSet: Date?
-  public var lastSet: Date?
   public var lockCount: UInt64 = 0
-  public var firstLocked: Date?
-  public var lastLocked: Date?
+  private var times = (firstAccessed: Int64(0), lastAccessed: Int64(0), firstSet: Int64(0),
+    lastSet: Int64(0), firstLocked: Int64(0), lastLocked: Int64(0))
 
   public init() {}
 
+  public var firstAccessed: Date? {
+    get { Self.date(times.firstAccessed) }
+    set { times.firstAccessed = Self.nanos(newValue) }
+  }
+  public var lastAccessed: Date? {
+    get { Self.date(times.lastAccessed) }
+    set { times.lastAccessed = Self.nanos(newValue) }
+  }
+  public var firstSet: Date? {
+    get { Self.date(times.firstSet) }
+    set { times.firstSet = Self.nanos(newValue) }
+  }
+  public var lastSet: Date? {
+    get { Self.date(times.lastSet) }
+    set { times.lastSet = Self.nanos(newValue) }
+  }
+  public var firstLocked: Date? {
+    get { Self.date(times.firstLocked) }
+    set { times.firstLocked = Self.nanos(newValue) }
+  }
+  public var lastLocked: Date? {
+    get { Self.date(times.lastLocked) }
+    set { times.lastLocked = Self.nanos(newValue) }
+  }
+
+  public static func == (lhs: KeyMetric, rhs: KeyMetric) -> Bool {
+    lhs.accessCount == rhs.accessCount && lhs.setCount == rhs.setCount
+      && lhs.lockCount == rhs.lockCount && lhs.times == rhs.times
+  }
+
   mutating func record(_ kind: KeyEvent, at time: Date) {
+    let now = Self.nanos(time)
     switch kind {
     case .created, .updated:
       setCount += 1
-      firstSet = firstSet ?? time
-      lastSet = max(lastSet ?? time, time)
+      if times.firstSet == 0 { times.firstSet = now }
+      times.lastSet = max(times.lastSet, now)
     case .locked:
       lockCount += 1
-      firstLocked = firstLocked ?? time
-      lastLocked = max(lastLocked ?? time, time)
+      if times.firstLocked == 0 { times.firstLocked = now }
+      times.lastLocked = max(times.lastLocked, now)
     case .accessed:
       accessCount += 1
-      firstAccessed = firstAccessed ?? time
-      lastAccessed = max(lastAccessed ?? time, time)
+      if times.firstAccessed == 0 { times.firstAccessed = now }
+      times.lastAccessed = max(times.lastAccessed, now)
     default:
       break
     }
+  }
+
+  private static func date(_ nanos: Int64) -> Date? {
+    nanos == 0 ? nil : Date(timeIntervalSince1970: Double(nanos) / 1e9)
+  }
+
+  private static func nanos(_ date: Date?) -> Int64 {
+    guard let date else { return 0 }
+    return Int64((date.timeIntervalSince1970 * 1e9).rounded())
   }
 }
 

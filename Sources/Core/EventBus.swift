@@ -8,6 +8,8 @@ final class EventBus: Sendable {
   let counters = EventCounters()
   private let lastSequence = Atomic<UInt64>(0)
   private let subscriberCount = AtomicCounter()
+  /// Lets a publisher skip the subscriber list without taking its lock.
+  private let hasSubscribers = Atomic<Bool>(false)
   /// Copy-on-write: a publisher takes the array with one retain, not a copy.
   private let subscribers = Mutex<[Subscription]>([])
   private let nextSubscriberID = Atomic<UInt64>(0)
@@ -34,7 +36,7 @@ final class EventBus: Sendable {
     counters.increment(kind)
     if kind != .accessed, !reserved { changed.store(true, ordering: .relaxed) }
     let sequence = lastSequence.wrappingAdd(1, ordering: .relaxed).newValue
-    guard subscriberCount.value > 0 else { return }
+    guard hasSubscribers.load(ordering: .relaxed) else { return }
     let event = Event(
       sequence: sequence, key: key, kind: kind, time: time, clientID: client, snapshot: snapshot)
     for subscriber in subscribers.withLock({ $0 }) where subscriber.filter.matches(event) {
@@ -42,8 +44,21 @@ final class EventBus: Sendable {
     }
   }
 
-  func subscribe(_ filter: EventFilter) throws(StoreError) -> Subscription {
+  /// A watcher's subscription. `counted` ones count toward the subscriber limit and
+  /// Stats; the server's own consumers (the event log) do not.
+  func subscribe(_ filter: EventFilter, counted: Bool = true) throws(StoreError) -> Subscription {
     if closed.load(ordering: .relaxed) { throw StoreError(.unavailable, "server is shutting down") }
+    if counted { try countSubscriber() }
+    let id = nextSubscriberID.wrappingAdd(1, ordering: .relaxed).newValue
+    let subscription = Subscription(
+      id: id, filter: filter, capacity: capacity, sendTimeout: sendTimeout)
+    subscribers.withLock { $0.append(subscription) }
+    hasSubscribers.store(true, ordering: .relaxed)
+    subscription.onTermination { [weak self] in self?.remove(id, counted: counted) }
+    return subscription
+  }
+
+  private func countSubscriber() throws(StoreError) {
     if subscriberLimit > 0 {
       guard subscriberCount.increment(below: subscriberLimit) != nil else {
         throw .subscriberLimit(subscriberLimit)
@@ -51,21 +66,16 @@ final class EventBus: Sendable {
     } else {
       subscriberCount.add(1)
     }
-    let id = nextSubscriberID.wrappingAdd(1, ordering: .relaxed).newValue
-    let subscription = Subscription(
-      id: id, filter: filter, capacity: capacity, sendTimeout: sendTimeout)
-    subscribers.withLock { $0.append(subscription) }
-    subscription.onTermination { [weak self] in self?.remove(id) }
-    return subscription
   }
 
-  private func remove(_ id: UInt64) {
+  private func remove(_ id: UInt64, counted: Bool) {
     let removed = subscribers.withLock { list in
       guard let index = list.firstIndex(where: { $0.id == id }) else { return false }
       list.remove(at: index)
+      hasSubscribers.store(!list.isEmpty, ordering: .relaxed)
       return true
     }
-    if removed { subscriberCount.add(-1) }
+    if removed, counted { subscriberCount.add(-1) }
   }
 
   /// Ends every watch stream and refuses new ones (graceful shutdown).

@@ -7,6 +7,12 @@ extension Store {
     try bus.subscribe(filter)
   }
 
+  /// Every event, for the server's own consumers (the event log): not counted as a
+  /// watcher, not limited by `event_stream_subscriber_limit`.
+  public func observe() throws(StoreError) -> Subscription {
+    try bus.subscribe(EventFilter(), counted: false)
+  }
+
   /// Watches the value of one key (WatchKeyValue, behavior.md §3.18 with decisions 12.13–12.14).
   public func watchValue(_ key: String, by client: String) throws(StoreError) -> ValueWatch {
     let filter = EventFilter(keys: [key], kinds: ValueWatch.kinds)

@@ -113,11 +113,17 @@ final class ServerProcess {
   func waitUntilListening(timeout: Duration = .seconds(15)) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
-      if let line = output.text.split(separator: "\n").first(where: { $0.contains("grpc listening") }),
-        let range = line.range(of: "address=")
-      {
-        address = String(line[range.upperBound...].prefix { $0 != " " })
-        return
+      if let line = output.text.split(separator: "\n").first(where: { $0.contains("grpc listening") }) {
+        if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+          let logged = object["address"] as? String
+        {
+          address = logged
+          return
+        }
+        if let range = line.range(of: "address=") {
+          address = String(line[range.upperBound...].prefix { $0 != " " })
+          return
+        }
       }
       if !process.isRunning { break }
       try await Task.sleep(for: .milliseconds(20))
