@@ -2,6 +2,7 @@ import Config
 import Core
 import Foundation
 import GRPCServer
+import Gateway
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -15,11 +16,21 @@ struct ServerApp {
     let logger = makeLogger()
     let store = Store(options: config.store)
     let shutdown = ShutdownRequest()
+    let tls = config.sslCertfile.isEmpty ? nil : TLSFiles(certificate: config.sslCertfile, key: config.sslKeyfile)
     let endpoint = try GRPCEndpoint(
-      address: ListenAddress(config.listenAddress, defaultPort: 33969),
-      tls: config.sslCertfile.isEmpty
-        ? nil : TLSFiles(certificate: config.sslCertfile, key: config.sslKeyfile),
-      store: store, logger: logger, requestShutdown: shutdown.trigger)
+      address: ListenAddress(config.listenAddress, defaultPort: 33969), tls: tls, store: store, logger: logger,
+      requestShutdown: shutdown.trigger)
+    var listeners: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: endpoint)]
+    if config.httpEnabled {
+      var options = GatewayOptions()
+      options.corsOrigins = config.httpCorsOrigins
+      options.sseHeartbeat = config.sseHeartbeat
+      options.serveUI = config.httpUI
+      let gateway = try GatewayEndpoint(
+        address: ListenAddress(config.httpAddress, defaultPort: 33971), tls: tls, store: store, options: options,
+        logger: logger, requestShutdown: shutdown.trigger)
+      listeners.append(.init(service: gateway))
+    }
     var metadata: Logger.Metadata = ["address": "\(config.listenAddress)"]
     for (key, value) in config.effectiveValues { metadata["config.\(key)"] = "\(value)" }
     logger.info("starting server", metadata: metadata)
@@ -36,8 +47,7 @@ struct ServerApp {
     }
     let group = ServiceGroup(
       configuration: ServiceGroupConfiguration(
-        services: services + [
-          .init(service: endpoint),
+        services: services + listeners + [
           .init(service: ListenerAnnouncer(endpoint: endpoint, logger: logger)),
           .init(service: shutdown, successTerminationBehavior: .gracefullyShutdownGroup),
         ],

@@ -16,6 +16,7 @@ final class EventBus: Sendable {
   /// Set by any change to a user key; cleared by the snapshotter.
   let changed = Atomic<Bool>(false)
   private let closed = Atomic<Bool>(false)
+  let recent: EventRing
   private let capacity: Int
   private let sendTimeout: Duration
   private let subscriberLimit: Int
@@ -24,6 +25,7 @@ final class EventBus: Sendable {
     capacity = options.eventStreamBufferSize
     sendTimeout = options.eventStreamSendTimeout
     subscriberLimit = options.eventStreamSubscriberLimit
+    recent = EventRing(capacity: options.eventStreamBufferSize)
   }
 
   var activeSubscribers: Int { subscriberCount.value }
@@ -36,6 +38,9 @@ final class EventBus: Sendable {
     counters.increment(kind)
     if kind != .accessed, !reserved { changed.store(true, ordering: .relaxed) }
     let sequence = lastSequence.wrappingAdd(1, ordering: .relaxed).newValue
+    // Stored before the fan-out: a resuming watcher that subscribed first sees every
+    // event either here or live.
+    recent.store(Event(sequence: sequence, key: key, kind: kind, time: time, clientID: client, snapshot: nil))
     guard hasSubscribers.load(ordering: .relaxed) else { return }
     let event = Event(
       sequence: sequence, key: key, kind: kind, time: time, clientID: client, snapshot: snapshot)

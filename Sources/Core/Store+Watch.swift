@@ -23,8 +23,8 @@ extension Store {
       var initial: ValueUpdate?
       if let entry = state.entries[key], !entry.isLocked(against: client) {
         initial = ValueUpdate(
-          key: key, snapshot: entry.snapshot, kind: .noEvent, clientID: ClientID.internalID,
-          time: nil)
+          sequence: bus.sequence, key: key, snapshot: entry.snapshot, kind: .noEvent,
+          clientID: ClientID.internalID, time: nil)
         emit(.accessed, key, by: client, at: now, in: &state)
       }
       return ValueWatch(store: self, key: key, client: client, initial: initial, subscription: subscription)
@@ -42,6 +42,8 @@ extension Store {
 
 /// One message of a value watch.
 public struct ValueUpdate: Sendable {
+  /// The event's sequence number; for the initial message, the newest one at that moment.
+  public let sequence: UInt64
   public let key: String
   /// The value and metadata; for removals, what the key held when it went away.
   public let snapshot: ValueSnapshot
@@ -76,8 +78,8 @@ public struct ValueWatch: AsyncSequence, Sendable {
       while let event = await events.next() {
         guard let snapshot = event.snapshot else { continue }  // e.g. UNLOCKED of an expired key
         let update = ValueUpdate(
-          key: event.key, snapshot: snapshot, kind: event.kind, clientID: event.clientID,
-          time: event.time)
+          sequence: event.sequence, key: event.key, snapshot: snapshot, kind: event.kind,
+          clientID: event.clientID, time: event.time)
         if event.kind.removesKey { return update }
         if !snapshot.isReadable(by: watch.client) { continue }
         watch.store.recordWatchAccess(watch.key, by: watch.client)

@@ -1,9 +1,15 @@
 import Core
 import GRPCCore
 
-/// The caller's validated client id, set by `ClientIDInterceptor` for the whole RPC.
-enum RequestClient {
+/// The caller's validated client id, set for the whole RPC by `ClientIDInterceptor`
+/// (gRPC) or by the REST gateway through `serving(as:)`.
+public enum RequestClient {
   @TaskLocal static var id = ""
+
+  /// Runs service calls on behalf of `client` (already validated with `ClientID.validate`).
+  public static func serving<T>(as client: String, _ body: () async throws -> T) async rethrows -> T {
+    try await $id.withValue(client, operation: body)
+  }
 }
 
 /// Checks the `client_id` metadata of every RPC of both services before any handler runs

@@ -14,11 +14,11 @@ extension Google_Protobuf_Duration {
 }
 
 extension Keyquarry_KeyEvent {
-  init(_ kind: KeyEvent) { self = Keyquarry_KeyEvent(rawValue: kind.rawValue) ?? .noEvent }
+  public init(_ kind: KeyEvent) { self = Keyquarry_KeyEvent(rawValue: kind.rawValue) ?? .noEvent }
 }
 
 extension Keyquarry_Event {
-  init(_ event: Event) {
+  public init(_ event: Event) {
     self.init()
     key = event.key
     self.event = Keyquarry_KeyEvent(event.kind)
@@ -28,7 +28,7 @@ extension Keyquarry_Event {
 }
 
 extension Keyquarry_WatchKeyValueResponse {
-  init(_ update: ValueUpdate) {
+  public init(_ update: ValueUpdate) {
     self.init()
     key = update.key
     value = update.snapshot.value

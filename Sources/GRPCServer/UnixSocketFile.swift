@@ -7,20 +7,20 @@ import Foundation
 #endif
 
 /// A unix socket path is taken over only when nothing listens on it any more.
-enum UnixSocketFile {
+public enum UnixSocketFile {
   struct InUse: Error, CustomStringConvertible {
     let path: String
     var description: String { "socket file '\(path)' already exists and a server is listening on it" }
   }
 
   /// Removes a stale socket file; refuses when a live server owns it.
-  static func prepare(_ path: String) throws {
+  public static func prepare(_ path: String) throws {
     guard FileManager.default.fileExists(atPath: path) else { return }
     if isLive(path) { throw InUse(path: path) }
     remove(path)
   }
 
-  static func remove(_ path: String) {
+  public static func remove(_ path: String) {
     try? FileManager.default.removeItem(atPath: path)
   }
 

@@ -93,7 +93,9 @@ final class ServerProcess {
 
   init(_ arguments: [String] = ["--listen", "127.0.0.1:0"], environment: [String: String] = [:], directory: URL) throws {
     process.executableURL = URL(fileURLWithPath: keyquarryBinary)
-    process.arguments = ["serve"] + arguments
+    // The REST gateway listens too: on a free port, so tests can run side by side.
+    let http = arguments.contains("--http-address") ? [] : ["--http-address", "127.0.0.1:0"]
+    process.arguments = ["serve"] + arguments + http
     var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KEYQUARRY_") }
     env["HOME"] = directory.path
     env.merge(environment) { $1 }

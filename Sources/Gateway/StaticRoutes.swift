@@ -1,0 +1,29 @@
+import Foundation
+import GRPCCore
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension Gateway {
+  func addStaticRoutes(to router: Router<GatewayContext>) {
+    router.get("/healthz") { _, _ in
+      health.isServing
+        ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "OK\n")))
+        : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "shutting down\n")))
+    }
+    router.get("/openapi.yaml") { _, _ in try Self.embedded("openapi.yaml") }
+    guard options.serveUI else { return }
+    // `/ui` and `/ui/` are one route; the page links its files absolutely.
+    router.get("/ui") { _, _ in try Self.embedded("ui/index.html") }
+    router.get("/ui/{file}") { _, context in try Self.embedded("ui/" + (try context.parameters.require("file"))) }
+  }
+
+  static func embedded(_ name: String) throws -> Response {
+    guard let file = EmbeddedFiles.files[name], let data = Data(base64Encoded: file.base64) else {
+      throw GatewayError(code: .notFound, message: "no such file: \(name)")
+    }
+    return Response(
+      status: .ok, headers: [.contentType: file.contentType, .cacheControl: "no-cache"],
+      body: .init(byteBuffer: ByteBuffer(bytes: data)))
+  }
+}

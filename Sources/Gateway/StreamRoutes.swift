@@ -1,0 +1,106 @@
+import AsyncAlgorithms
+import Core
+import Foundation
+import GRPCServer
+import HTTPTypes
+import Hummingbird
+import KeyquarryProtos
+import NIOCore
+import SwiftProtobuf
+
+/// One message of a watch stream, before it is framed as SSE or NDJSON.
+struct StreamFrame: Sendable {
+  let id: UInt64?
+  let event: String
+  let json: String
+
+  static let reset = StreamFrame(id: nil, event: "RESET", json: "{\"event\":\"RESET\"}")
+
+  var sse: ByteBuffer {
+    ByteBuffer(string: (id.map { "id: \($0)\n" } ?? "") + "event: \(event)\ndata: \(json)\n\n")
+  }
+
+  var ndjson: ByteBuffer { ByteBuffer(string: json + "\n") }
+}
+
+extension Gateway {
+  func addStreamRoutes(to router: Router<GatewayContext>) {
+    // WatchStream as Server-Sent Events (or NDJSON), resumable with Last-Event-ID.
+    router.get("/v1/events") { request, context in
+      _ = try request.caller(context)
+      let kinds = try request.queryList("events").map { name in
+        guard let kind = KeyEvent.allCases.first(where: { $0.name == name.uppercased() || "\($0.rawValue)" == name }) else {
+          throw GatewayError.invalid("unknown event type '\(name)'")
+        }
+        return kind
+      }
+      let filter = EventFilter(
+        keys: Set(request.queryList("keys")), kinds: Set(kinds), clientIDs: Set(request.queryList("client_ids")))
+      let watch = try store.watch(filter, resumingAfter: try request.lastEventID())
+      let frames = watch.map { @Sendable item -> StreamFrame in
+        switch item {
+        case .reset: return .reset
+        case .event(let event):
+          let json = (try? Keyquarry_Event(event).jsonString()) ?? "{}"
+          return StreamFrame(id: event.sequence, event: event.kind.name, json: json)
+        }
+      }
+      return streamResponse(request, frames: frames, subscription: watch.subscription)
+    }
+
+    // WatchKeyValue: the current value at once, then every change.
+    router.get("/v1/keys/{key}/watch") { request, context in
+      let watch = try store.watchValue(try request.key(context), by: try request.caller(context))
+      let frames = watch.map { @Sendable update -> StreamFrame in
+        let json = (try? Keyquarry_WatchKeyValueResponse(update).jsonString()) ?? "{}"
+        return StreamFrame(id: update.sequence, event: update.kind.name, json: json)
+      }
+      return streamResponse(request, frames: frames, subscription: watch.subscription)
+    }
+  }
+
+  /// Streams frames until the watch ends (shutdown, slow consumer) or the client leaves.
+  /// SSE gets `retry:` first and a `: keepalive` comment every `sse_heartbeat`.
+  func streamResponse(
+    _ request: Request, frames: some AsyncSequence<StreamFrame, Never> & Sendable, subscription: Subscription
+  ) -> Response {
+    let ndjson = request.headers[.accept]?.contains("application/x-ndjson") == true
+    let heartbeat = options.sseHeartbeat
+    var headers: HTTPFields = [.cacheControl: "no-cache"]
+    headers[.contentType] = ndjson ? "application/x-ndjson" : "text/event-stream"
+    let body = ResponseBody { writer in
+      defer { subscription.finish() }
+      if !ndjson { try await writer.write(ByteBuffer(string: "retry: 2000\n\n")) }
+      // One channel with back-pressure: a slow client backs up into the watch's own
+      // bounded buffer, where the slow-consumer rule applies.
+      let channel = AsyncChannel<ByteBuffer>()
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask {
+          for await frame in frames { await channel.send(ndjson ? frame.ndjson : frame.sse) }
+          channel.finish()
+        }
+        if !ndjson {
+          group.addTask {
+            while true {
+              try await Task.sleep(for: heartbeat)
+              await channel.send(ByteBuffer(string: ": keepalive\n\n"))
+            }
+          }
+        }
+        for await buffer in channel { try await writer.write(buffer) }
+        group.cancelAll()
+      }
+      try await writer.finish(nil)
+    }
+    return Response(status: .ok, headers: headers, body: body)
+  }
+}
+
+extension Request {
+  /// `Last-Event-ID` (header) or `last_event_id` (query), if given.
+  func lastEventID() throws -> UInt64? {
+    guard let text = headers[.lastEventID] ?? query("last_event_id"), !text.isEmpty else { return nil }
+    guard let id = UInt64(text) else { throw GatewayError.invalid("invalid Last-Event-ID '\(text)'") }
+    return id
+  }
+}
