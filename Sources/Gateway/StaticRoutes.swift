@@ -7,9 +7,9 @@ import NIOCore
 extension Gateway {
   func addStaticRoutes(to router: Router<GatewayContext>) {
     router.get("/healthz") { _, _ in
-      health.isServing
-        ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "OK\n")))
-        : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "shutting down\n")))
+      Response(
+        status: health.isServing ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
+        body: .init(byteBuffer: ByteBuffer(string: health.isServing ? "OK\n" : "shutting down\n")))
     }
     router.get("/openapi.yaml") { _, _ in try Self.embedded("openapi.yaml") }
     guard options.serveUI else { return }

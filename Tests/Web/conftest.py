@@ -1,0 +1,71 @@
+"""A real `keyquarry serve` (the debug binary the Swift build made) for the browser and
+OpenAPI tests; its gRPC and HTTP addresses are read from its JSON log."""
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BINARY = os.environ.get("KEYQUARRY_BINARY", str(ROOT / ".build/debug/keyquarry"))
+OUTPUT = ROOT / "test-output"
+
+
+class Server:
+    def __init__(self, extra_env=None):
+        self.home = tempfile.mkdtemp(prefix="kq-web-")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KEYQUARRY_")}
+        env.update({"HOME": self.home, **(extra_env or {})})
+        self.log = open(os.path.join(self.home, "server.log"), "w+")
+        self.process = subprocess.Popen(
+            [BINARY, "serve", "--listen", "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--log-json"],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=self.home)
+        self.grpc = self._address("grpc listening")
+        self.http = "http://" + self._address("http listening")
+
+    def _address(self, message, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            self.log.seek(0)
+            for line in self.log:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if record.get("msg") == message:
+                    return record["address"]
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.log.seek(0)
+        raise RuntimeError(f"server did not log '{message}':\n{self.log.read()}")
+
+    def client(self, *args, client_id="pytest", stdin=None):
+        """Runs `keyquarry client` (a real gRPC client) against this server."""
+        return subprocess.run(
+            [BINARY, "client", "--address", self.grpc, "--client-id", client_id, *args],
+            input=stdin, capture_output=True, timeout=20)
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=20)
+        finally:
+            self.log.close()
+
+
+@pytest.fixture
+def server():
+    instance = Server()
+    yield instance
+    assert instance.stop() == 0
+
+
+@pytest.fixture(scope="session")
+def output_dir():
+    OUTPUT.mkdir(exist_ok=True)
+    return OUTPUT
