@@ -6,6 +6,7 @@ import GRPCServer
 import Gateway
 import Logging
 import NIOCore
+import NIOSSL
 import Synchronization
 import Testing
 
@@ -21,6 +22,8 @@ struct TestGateway {
   static func with(
     options configure: (inout StoreOptions) -> Void = { _ in },
     gateway: (inout GatewayOptions) -> Void = { _ in },
+    address: ListenAddress = .tcp(host: "127.0.0.1", port: 0),
+    tls: TLSFiles? = nil,
     _ body: (TestGateway) async throws -> Void
   ) async throws {
     var storeOptions = StoreOptions()
@@ -33,12 +36,18 @@ struct TestGateway {
     let store = Store(options: storeOptions)
     let shutdowns = ShutdownCount()
     let endpoint = try GatewayEndpoint(
-      address: .tcp(host: "127.0.0.1", port: 0), tls: nil, store: store, options: gatewayOptions,
+      address: address, tls: tls, store: store, options: gatewayOptions,
       logger: Logger(label: "test"), requestShutdown: { shutdowns.add() })
     let grpc = try GRPCEndpoint(
       address: .tcp(host: "127.0.0.1", port: 0), tls: nil, store: store, logger: Logger(label: "test"),
       requestShutdown: {})
-    let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    var clientConfiguration = HTTPClient.Configuration()
+    if let tls {
+      var trust = TLSConfiguration.makeClientConfiguration()
+      trust.trustRoots = .file(tls.certificate)
+      clientConfiguration.tlsConfiguration = trust
+    }
+    let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await endpoint.run() }
       group.addTask { try await grpc.run() }
@@ -48,11 +57,15 @@ struct TestGateway {
         bound = endpoint.boundAddress
         if bound == nil { try await Task.sleep(for: .milliseconds(10)) }
       }
-      guard case .tcp(let host, let port) = bound, case .tcp(_, let grpcPort) = try await grpc.boundAddress() else {
+      guard let bound, case .tcp(_, let grpcPort) = try await grpc.boundAddress() else {
         throw TestFailure("the gateway did not start")
       }
-      let gateway = TestGateway(
-        store: store, base: "http://\(host):\(port)", grpcPort: grpcPort, http: http, shutdowns: shutdowns)
+      let base: String =
+        switch bound {
+        case .tcp(let host, let port): "\(tls == nil ? "http" : "https")://\(host):\(port)"
+        case .unix(let path): "http+unix://" + path.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        }
+      let gateway = TestGateway(store: store, base: base, grpcPort: grpcPort, http: http, shutdowns: shutdowns)
       do {
         try await body(gateway)
       } catch {
