@@ -27,6 +27,7 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
+    .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
   ],
@@ -84,6 +85,17 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // Snapshots of the store in SQLite (and, later, PostgreSQL); restore on start.
+    .target(
+      name: "Persistence",
+      dependencies: [
+        "Core",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // Server configuration: defaults, YAML file, KEYQUARRY_* environment, flags.
     .target(
       name: "Config",
@@ -102,6 +114,7 @@ let package = Package(
         "Config",
         "GRPCServer",
         "Gateway",
+        "Persistence",
         "KeyquarryProtos",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
@@ -152,6 +165,7 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Core"], swiftSettings: swiftSettings),
     .testTarget(name: "ConfigTests", dependencies: ["Config", "Core"], swiftSettings: swiftSettings),
     .testTarget(
       name: "EndToEndTests",

@@ -7,7 +7,7 @@ struct Keyquarry: AsyncParsableCommand {
     commandName: "keyquarry",
     abstract: "An in-memory key-value store with a gRPC API.",
     version: BuildInfo.version,
-    subcommands: [Serve.self, Client.self, VersionCommand.self, CompletionCommand.self])
+    subcommands: [Serve.self, Client.self, SnapshotCommand.self, VersionCommand.self, CompletionCommand.self])
 
   /// As the original: a bad argument is an error like any other, exit status 1
   /// (ArgumentParser would use 64). Help and --version still exit 0.

@@ -4,6 +4,7 @@ import Foundation
 import GRPCServer
 import Gateway
 import Logging
+import Persistence
 import ServiceLifecycle
 import UnixSignals
 
@@ -15,6 +16,7 @@ struct ServerApp {
   func run() async throws {
     let logger = makeLogger()
     let store = Store(options: config.store)
+    let snapshotter = try await prepareSnapshots(store: store, logger: logger)
     let shutdown = ShutdownRequest()
     let tls = config.sslCertfile.isEmpty ? nil : TLSFiles(certificate: config.sslCertfile, key: config.sslKeyfile)
     let endpoint = try GRPCEndpoint(
@@ -41,6 +43,10 @@ struct ServerApp {
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
       .init(service: StoreService(store: store))
     ]
+    if let snapshotter {
+      // Before the listeners: shut down after them, so the last snapshot is final.
+      services.append(.init(service: SnapshotService(snapshotter: snapshotter, interval: config.store.snapshotInterval)))
+    }
     if config.logEvents || config.logLevel == "EVENT" {
       let eventLog = EventLog(store: store, logger: Logger(label: KeyquarryLogHandler.eventLabel))
       services.append(.init(service: eventLog))
@@ -61,6 +67,24 @@ struct ServerApp {
     logger.info(
       "server stopped",
       metadata: ["keys": "\(stats.keys)", "locks": "\(stats.currentLocks)", "clients": "\(stats.clientIDs)"])
+  }
+
+  /// Opens the snapshot database and restores the newest snapshot (unless start_fresh).
+  private func prepareSnapshots(store: Store, logger: Logger) async throws -> Snapshotter? {
+    guard config.store.snapshotEnabled else {
+      logger.warning("snapshots are disabled: the store is lost when the server stops")
+      return nil
+    }
+    let database = try SnapshotDatabases.open(config.snapshotDatabase)
+    try await database.prepare()
+    let snapshotter = Snapshotter(
+      store: store, database: database, name: config.name, writerVersion: BuildInfo.version, logger: logger)
+    if config.startFresh {
+      logger.notice("start_fresh: not restoring a snapshot")
+    } else if try await snapshotter.restore() == nil {
+      logger.notice("no snapshot to restore", metadata: ["name": "\(config.name)"])
+    }
+    return snapshotter
   }
 
   private func makeLogger() -> Logger {
@@ -124,5 +148,22 @@ final class ShutdownRequest: Service, Sendable {
     await cancelWhenGracefulShutdown {
       for await _ in self.signal.stream { return }
     }
+  }
+}
+
+/// Snapshots every `interval` (when set) and once more when the server stops.
+struct SnapshotService: Service {
+  let snapshotter: Snapshotter
+  let interval: Duration
+
+  func run() async throws {
+    if interval > .zero {
+      await cancelWhenGracefulShutdown { await snapshotter.runPeriodically(every: interval) }
+    } else {
+      try? await gracefulShutdown()
+    }
+    // The final snapshot; a failure is logged and counted, and shutdown goes on.
+    _ = try? await snapshotter.save()
+    try? await snapshotter.database.close()
   }
 }

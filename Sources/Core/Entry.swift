@@ -40,12 +40,16 @@ struct Lifespan {
 }
 
 /// One retained version of a key's value.
-public struct Revision: Sendable {
+public struct Revision: Sendable, Equatable {
   public let version: UInt64
   public let value: Data
   public let contentType: String
   public let hash: UInt64
   public let recorded: Date
+
+  public init(version: UInt64, value: Data, contentType: String, hash: UInt64, recorded: Date) {
+    (self.version, self.value, self.contentType, self.hash, self.recorded) = (version, value, contentType, hash, recorded)
+  }
 }
 
 /// Lifetime counters of a key name; they survive deletion, expiry and pruning.

@@ -29,6 +29,17 @@ final class EventBus: Sendable {
   }
 
   var activeSubscribers: Int { subscriberCount.value }
+
+  /// Moves the sequence forward (never back) to `sequence`.
+  func advanceSequence(to sequence: UInt64) {
+    var current = lastSequence.load(ordering: .relaxed)
+    while current < sequence {
+      let (exchanged, original) = lastSequence.compareExchange(
+        expected: current, desired: sequence, ordering: .relaxed)
+      if exchanged { return }
+      current = original
+    }
+  }
   var sequence: UInt64 { lastSequence.load(ordering: .relaxed) }
 
   func publish(

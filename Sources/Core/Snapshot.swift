@@ -1,0 +1,171 @@
+import Foundation
+import Synchronization
+
+/// One key as a snapshot holds it. Times are absolute, so a restored lifespan or lock
+/// ends when it would have ended without the restart (expired ones are dropped).
+public struct SnapshotKey: Sendable, Equatable {
+  public var key: String
+  public var value: Data
+  public var contentType: String
+  public var hash: UInt64
+  public var version: UInt64
+  public var created: Date
+  public var updated: Date?
+  public var createdBy: String
+  public var lock: SnapshotLock?
+  public var lifespan: SnapshotLifespan?
+
+  public init(
+    key: String, value: Data, contentType: String, hash: UInt64, version: UInt64, created: Date,
+    updated: Date?, createdBy: String, lock: SnapshotLock?, lifespan: SnapshotLifespan?
+  ) {
+    (self.key, self.value, self.contentType, self.hash, self.version) = (key, value, contentType, hash, version)
+    (self.created, self.updated, self.createdBy, self.lock, self.lifespan) = (created, updated, createdBy, lock, lifespan)
+  }
+}
+
+public struct SnapshotLock: Sendable, Equatable {
+  public var owner: String
+  public var created: Date
+  public var expires: Date
+
+  public init(owner: String, created: Date, expires: Date) {
+    (self.owner, self.created, self.expires) = (owner, created, expires)
+  }
+}
+
+public struct SnapshotLifespan: Sendable, Equatable {
+  public var duration: Duration
+  public var setAt: Date
+  public var expires: Date { setAt + duration }
+
+  public init(duration: Duration, setAt: Date) {
+    (self.duration, self.setAt) = (duration, setAt)
+  }
+}
+
+/// A point-in-time copy of the store, taken shard by shard. Taking it holds each shard's
+/// lock only for copy-on-write copies of its tables; the records are built afterwards,
+/// outside any lock, while the store keeps serving.
+public struct StoreSnapshot: Sendable {
+  public let takenAt: Date
+  public let eventSequence: UInt64
+  public let clients: [String]
+  fileprivate let shards: [ShardCopy]
+
+  fileprivate struct ShardCopy: Sendable {
+    let entries: [String: Entry]
+    let history: [String: [Revision]]
+    let metrics: [String: KeyMetric]
+  }
+
+  /// The number of user keys held.
+  public var keyCount: Int { shards.reduce(0) { $0 + $1.entries.values.count { !$0.isReserved } } }
+
+  public func forEachKey(_ body: (SnapshotKey) throws -> Void) rethrows {
+    for shard in shards {
+      for (key, entry) in shard.entries where !entry.isReserved {
+        try body(
+          SnapshotKey(
+            key: key, value: entry.value, contentType: entry.contentType, hash: entry.hash,
+            version: entry.version, created: entry.created, updated: entry.updated, createdBy: entry.createdBy,
+            lock: entry.lock.map { SnapshotLock(owner: $0.owner, created: $0.created, expires: $0.expires) },
+            lifespan: entry.lifespan.map { SnapshotLifespan(duration: $0.duration, setAt: $0.setAt) }))
+      }
+    }
+  }
+
+  public func forEachHistory(_ body: (String, [Revision]) throws -> Void) rethrows {
+    for shard in shards {
+      for (key, revisions) in shard.history where !ClientID.isReserved(key: key) { try body(key, revisions) }
+    }
+  }
+
+  public func forEachMetric(_ body: (String, KeyMetric) throws -> Void) rethrows {
+    for shard in shards {
+      for (key, metric) in shard.metrics where !ClientID.isReserved(key: key) { try body(key, metric) }
+    }
+  }
+}
+
+extension Store {
+  /// Copies the store for a snapshot; see `StoreSnapshot`.
+  public func snapshot() -> StoreSnapshot {
+    let copies = shards.map { shard in
+      shard.state.withLock { StoreSnapshot.ShardCopy(entries: $0.entries, history: $0.history, metrics: $0.metrics) }
+    }
+    return StoreSnapshot(
+      takenAt: clock.now(), eventSequence: bus.sequence,
+      clients: clients.withLock { Array($0.keys) }.sorted(), shards: copies)
+  }
+
+  /// Records a successful or failed snapshot in Stats.
+  public func countSnapshot(succeeded: Bool) {
+    (succeeded ? counters.snapshotsCreated : counters.snapshotsFailed).add(1)
+  }
+
+  public var snapshotsFailed: Int { counters.snapshotsFailed.value }
+
+  /// Whether any user key changed since the last call (the periodic snapshot's test).
+  public func takeChangedFlag() -> Bool {
+    bus.changed.exchange(false, ordering: .relaxed)
+  }
+
+  /// Keeps a change pending, after a snapshot of it failed.
+  public func markChanged() {
+    bus.changed.store(true, ordering: .relaxed)
+  }
+
+  // MARK: - Restore (before serving)
+
+  /// Puts a saved key back, with its lock and lifespan if they have not run out.
+  /// Returns false when the key's lifespan already ended (the key is dropped).
+  @discardableResult
+  public func restore(_ saved: SnapshotKey) -> Bool {
+    let now = clock.now()
+    if let lifespan = saved.lifespan, lifespan.expires <= now { return false }
+    return withShard(of: saved.key) { state in
+      if let existing = state.entries[saved.key] { remove(saved.key, existing, dropHistory: false, &state) }
+      var lock: LockState?
+      if let saved = saved.lock, saved.expires > now {
+        lock = LockState(owner: saved.owner, created: saved.created, expires: saved.expires)
+      }
+      let entry = Entry(
+        value: saved.value, contentType: saved.contentType, hash: saved.hash, version: saved.version,
+        created: saved.created, updated: saved.updated, createdBy: saved.createdBy, lock: lock,
+        lifespan: saved.lifespan.map { Lifespan(duration: $0.duration, setAt: $0.setAt) }, isReserved: false)
+      state.entries[saved.key] = entry
+      counters.keys.add(1)
+      counters.totalSize.add(entry.value.count)
+      if let lock {
+        counters.locks.add(1)
+        state.schedule(Timer(deadline: lock.expires, key: saved.key, kind: .lock))
+      }
+      if let lifespan = entry.lifespan {
+        counters.lifespans.add(1)
+        state.schedule(Timer(deadline: lifespan.expires, key: saved.key, kind: .lifespan))
+      }
+      return true
+    }
+  }
+
+  /// Restores a key's history, trimmed to `revision_limit` (decision 12.46).
+  public func restoreHistory(_ key: String, _ revisions: [Revision]) {
+    guard options.revisionLimit != 0, !revisions.isEmpty else { return }
+    let kept = options.revisionLimit > 0 ? Array(revisions.suffix(options.revisionLimit)) : revisions
+    withShard(of: key) { $0.history[key] = kept }
+  }
+
+  public func restoreMetric(_ key: String, _ metric: KeyMetric) {
+    withShard(of: key) { $0.metrics[key] = metric }
+  }
+
+  public func restoreClients(_ ids: [String], at date: Date) {
+    clients.withLock { clients in for id in ids where clients[id] == nil { clients[id] = date } }
+  }
+
+  /// Event ids keep increasing across restarts, so SSE clients can resume sensibly.
+  public func restoreEventSequence(_ sequence: UInt64) {
+    bus.advanceSequence(to: sequence)
+  }
+}

@@ -1,0 +1,40 @@
+import Foundation
+
+/// A saved snapshot, as listed.
+public struct SnapshotInfo: Sendable, Equatable {
+  public let id: Int64
+  public let name: String
+  public let created: Date
+  public let keys: Int
+  public let bytes: Int
+}
+
+/// Where snapshots are kept. A snapshot is written in one transaction: a crash at any
+/// moment leaves either all of it or none of it, and the previous one stays restorable.
+public protocol SnapshotDatabase: Sendable {
+  /// Creates or migrates the schema.
+  func prepare() async throws
+  /// Saves one snapshot: `write` produces its chunks in order and returns the key count.
+  func save(name: String, write: @Sendable (_ emit: (Data) throws -> Void) throws -> Int) async throws -> SnapshotInfo
+  /// Newest first; all names when `name` is nil.
+  func list(name: String?) async throws -> [SnapshotInfo]
+  /// Makes a copy of snapshot `id` the newest one of `name`, so the next start restores it.
+  func promote(_ id: Int64, as name: String) async throws -> SnapshotInfo
+  /// Calls `body` with each chunk of snapshot `id`, in order.
+  func readChunks(of id: Int64, _ body: @Sendable (Data) throws -> Void) async throws
+  func close() async throws
+}
+
+public enum SnapshotDatabases {
+  /// The database a `snapshot.database` URL names (`sqlite:///path`); an empty URL means
+  /// SQLite at `./keyquarry.db`.
+  public static func open(_ url: String) throws -> any SnapshotDatabase {
+    if url.isEmpty { return try SQLiteSnapshots(path: "keyquarry.db") }
+    if url.hasPrefix("sqlite://") {
+      let path = String(url.dropFirst("sqlite://".count))
+      guard !path.isEmpty else { throw SnapshotError.unsupportedDatabase(url) }
+      return try SQLiteSnapshots(path: path)
+    }
+    throw SnapshotError.unsupportedDatabase(url)
+  }
+}

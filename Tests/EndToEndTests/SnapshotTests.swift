@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+@Suite(.serialized) struct SnapshotTests {
+  @Test func aRestartGivesBackTheStoreAndStartFreshDoesNot() async throws {
+    let directory = try makeTemporaryDirectory()
+    let database = "sqlite://" + directory.appendingPathComponent("kq.db").path
+    let env = ["KEYQUARRY_SNAPSHOT_ENABLED": "true", "KEYQUARRY_SNAPSHOT_DATABASE": database, "KEYQUARRY_NAME": "e2e"]
+    var server = try ServerProcess(environment: env, directory: directory)
+    try await server.waitUntilListening()
+    let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 1, 2, 255])
+    #expect(try await server.client(["set", "img"], stdin: png).status == 0)
+    #expect(try await server.client(["set", "ключ", "v", "--lock", "1m", "--lifespan", "1h"], clientID: "owner").status == 0)
+    #expect(try await server.terminate() == 0)
+
+    let list = try await runKeyquarry(["snapshot", "list", "--database", database], environment: ["HOME": directory.path])
+    #expect(list.status == 0)
+    let snapshots = list.text.split(separator: "\n")
+    #expect(snapshots.count == 1)
+    #expect(snapshots.first?.contains("\"keys\":2") == true && snapshots.first?.contains("\"name\":\"e2e\"") == true)
+
+    server = try ServerProcess(environment: env, directory: directory)
+    try await server.waitUntilListening()
+    #expect(try await server.client(["get", "img"]).stdout == png)
+    #expect(try await server.client(["get", "ключ"], clientID: "intruder").stderr.contains("PermissionDenied"))
+    #expect(try await server.client(["get", "ключ"], clientID: "owner").text == "v")
+    _ = try await server.client(["delete", "img"])
+    #expect(try await server.terminate() == 0)
+
+    server = try ServerProcess(["--listen", "127.0.0.1:0", "--fresh"], environment: env, directory: directory)
+    try await server.waitUntilListening()
+    #expect(try await server.client(["list"]).text.isEmpty, "start_fresh restores nothing")
+    #expect(try await server.terminate() == 0)
+
+    // The operator goes back to the first snapshot (img still there).
+    let restore = try await runKeyquarry(
+      ["snapshot", "restore", "--database", database, "--id", "1", "--name", "e2e"], environment: ["HOME": directory.path])
+    #expect(restore.status == 0, "\(restore.stderr)")
+    server = try ServerProcess(environment: env, directory: directory)
+    try await server.waitUntilListening()
+    #expect(try await server.client(["get", "img"]).stdout == png)
+    #expect(try await server.terminate() == 0)
+  }
+}
