@@ -62,29 +62,25 @@ public struct StoreSnapshot: Sendable {
   /// The number of user keys held.
   public var keyCount: Int { shards.reduce(0) { $0 + $1.entries.values.count { !$0.isReserved } } }
 
-  public func forEachKey(_ body: (SnapshotKey) throws -> Void) rethrows {
-    for shard in shards {
-      for (key, entry) in shard.entries where !entry.isReserved {
-        try body(
-          SnapshotKey(
-            key: key, value: entry.value, contentType: entry.contentType, hash: entry.hash,
-            version: entry.version, created: entry.created, updated: entry.updated, createdBy: entry.createdBy,
-            lock: entry.lock.map { SnapshotLock(owner: $0.owner, created: $0.created, expires: $0.expires) },
-            lifespan: entry.lifespan.map { SnapshotLifespan(duration: $0.duration, setAt: $0.setAt) }))
+  /// The user keys, built one at a time as they are read.
+  public var keys: some Sequence<SnapshotKey> {
+    shards.lazy.flatMap { shard in
+      shard.entries.lazy.filter { !$0.value.isReserved }.map { key, entry in
+        SnapshotKey(
+          key: key, value: entry.value, contentType: entry.contentType, hash: entry.hash,
+          version: entry.version, created: entry.created, updated: entry.updated, createdBy: entry.createdBy,
+          lock: entry.lock.map { SnapshotLock(owner: $0.owner, created: $0.created, expires: $0.expires) },
+          lifespan: entry.lifespan.map { SnapshotLifespan(duration: $0.duration, setAt: $0.setAt) })
       }
     }
   }
 
-  public func forEachHistory(_ body: (String, [Revision]) throws -> Void) rethrows {
-    for shard in shards {
-      for (key, revisions) in shard.history where !ClientID.isReserved(key: key) { try body(key, revisions) }
-    }
+  public var histories: some Sequence<(key: String, revisions: [Revision])> {
+    shards.lazy.flatMap { $0.history.lazy.filter { !ClientID.isReserved(key: $0.key) }.map { ($0.key, $0.value) } }
   }
 
-  public func forEachMetric(_ body: (String, KeyMetric) throws -> Void) rethrows {
-    for shard in shards {
-      for (key, metric) in shard.metrics where !ClientID.isReserved(key: key) { try body(key, metric) }
-    }
+  public var metrics: some Sequence<(key: String, metric: KeyMetric)> {
+    shards.lazy.flatMap { $0.metrics.lazy.filter { !ClientID.isReserved(key: $0.key) }.map { ($0.key, $0.value) } }
   }
 }
 

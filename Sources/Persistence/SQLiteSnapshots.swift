@@ -35,18 +35,17 @@ final class SQLiteSnapshots: SnapshotDatabase {
     try migrator.migrate(pool)
   }
 
-  func save(name: String, write: @Sendable ((Data) throws -> Void) throws -> Int) async throws -> SnapshotInfo {
+  func save(name: String, chunks: SnapshotChunks) async throws -> SnapshotInfo {
     try await pool.write { db in
       try db.execute(sql: "INSERT INTO snapshots (server_name, keys, bytes) VALUES (?, 0, 0)", arguments: [name])
       let id = db.lastInsertedRowID
-      var seq = 0
       var bytes = 0
-      let keys = try write { chunk in
+      for (seq, chunk) in chunks.enumerated() {
         try db.execute(
           sql: "INSERT INTO snapshot_chunks (snapshot_id, seq, data) VALUES (?, ?, ?)", arguments: [id, seq, chunk])
-        seq += 1
         bytes += chunk.count
       }
+      let keys = chunks.keyCount
       try db.execute(
         sql: "UPDATE snapshots SET keys = ?, bytes = ?, complete = TRUE WHERE id = ?", arguments: [keys, bytes, id])
       let created = try Date.fetchOne(db, sql: "SELECT created FROM snapshots WHERE id = ?", arguments: [id]) ?? Date()

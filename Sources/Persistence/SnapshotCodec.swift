@@ -2,55 +2,78 @@ import Core
 import Foundation
 import SwiftProtobuf
 
-/// Turns a `StoreSnapshot` into chunks of length-delimited records (a record never spans
-/// two chunks) and chunks back into a store. Built for 1M keys: records are encoded one
-/// at a time into chunks of about `chunkSize` bytes, never into one big document.
-enum SnapshotCodec {
-  static let format: UInt32 = 1
-  static let chunkSize = 4 * 1024 * 1024
+/// The chunks of one snapshot: length-delimited records (a record never spans two
+/// chunks), encoded one at a time as the database asks for the next chunk, so a snapshot
+/// of 1M keys is never one big document in memory. One consumer only.
+public final class SnapshotChunks: Sequence, IteratorProtocol, @unchecked Sendable {
+  static let size = 4 * 1024 * 1024
+  private var records: AnyIterator<Keyquarry_Snapshot_Record>
+  private var carried: Data?
+  private let countKeys: () -> Int
 
-  /// Calls `emit` with each chunk in order; returns the number of keys written.
-  static func encode(_ snapshot: StoreSnapshot, writerVersion: String, emit: (Data) throws -> Void) throws -> Int {
-    var chunk = Data()
-    chunk.reserveCapacity(chunkSize)
-    func append(_ record: Keyquarry_Snapshot_Record) throws {
-      let bytes: Data = try record.serializedBytes()
-      if !chunk.isEmpty, chunk.count + bytes.count > chunkSize {
-        try emit(chunk)
-        chunk.removeAll(keepingCapacity: true)
-      }
-      appendVarint(UInt64(bytes.count), to: &chunk)
-      chunk.append(bytes)
-    }
+  /// Keys encoded so far; all of them once the chunks are exhausted.
+  public var keyCount: Int { countKeys() }
 
-    var keys = 0
-    try append(.with {
+  public init(_ snapshot: StoreSnapshot, writerVersion: String) {
+    let header = Keyquarry_Snapshot_Record.with {
       $0.header = .with {
-        $0.format = format
+        $0.format = SnapshotCodec.format
         $0.takenAt = nanos(snapshot.takenAt)
         $0.eventSequence = snapshot.eventSequence
         $0.clients = snapshot.clients
         $0.writerVersion = writerVersion
       }
-    })
-    try snapshot.forEachKey { key in
-      keys += 1
-      try append(.with { $0.key = Keyquarry_Snapshot_KeyRecord(key) })
     }
-    try snapshot.forEachHistory { key, revisions in
-      try append(.with {
+    var counted = 0
+    let keys = snapshot.keys.lazy.map { key in
+      counted += 1
+      return Keyquarry_Snapshot_Record.with { $0.key = Keyquarry_Snapshot_KeyRecord(key) }
+    }
+    let histories = snapshot.histories.lazy.map { history in
+      Keyquarry_Snapshot_Record.with {
         $0.history = .with {
-          $0.key = key
-          $0.revisions = revisions.map(Keyquarry_Snapshot_RevisionRecord.init)
+          $0.key = history.key
+          $0.revisions = history.revisions.map(Keyquarry_Snapshot_RevisionRecord.init)
         }
-      })
+      }
     }
-    try snapshot.forEachMetric { key, metric in
-      try append(.with { $0.metric = Keyquarry_Snapshot_MetricRecord(key, metric) })
+    let metrics = snapshot.metrics.lazy.map { metric in
+      Keyquarry_Snapshot_Record.with { $0.metric = Keyquarry_Snapshot_MetricRecord(metric.key, metric.metric) }
     }
-    if !chunk.isEmpty { try emit(chunk) }
-    return keys
+    var parts = [AnyIterator(CollectionOfOne(header).makeIterator()), AnyIterator(keys.makeIterator()),
+      AnyIterator(histories.makeIterator()), AnyIterator(metrics.makeIterator())].makeIterator()
+    var current = parts.next()
+    records = AnyIterator {
+      while let iterator = current {
+        if let record = iterator.next() { return record }
+        current = parts.next()
+      }
+      return nil
+    }
+    countKeys = { counted }
   }
+
+  public func next() -> Data? {
+    var chunk = carried ?? Data()
+    carried = nil
+    while let record = records.next() {
+      // Proto3 messages without required fields always serialize.
+      let bytes: Data = (try? record.serializedBytes()) ?? Data()
+      var framed = Data()
+      SnapshotCodec.appendVarint(UInt64(bytes.count), to: &framed)
+      framed.append(bytes)
+      if !chunk.isEmpty, chunk.count + framed.count > Self.size {
+        carried = framed
+        break
+      }
+      chunk.append(framed)
+    }
+    return chunk.isEmpty ? nil : chunk
+  }
+}
+
+enum SnapshotCodec {
+  static let format: UInt32 = 1
 
   /// Restores one chunk's records into `store` (call in order, before serving).
   static func restore(chunk: Data, into store: Store) throws {

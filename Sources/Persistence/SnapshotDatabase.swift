@@ -14,8 +14,8 @@ public struct SnapshotInfo: Sendable, Equatable {
 public protocol SnapshotDatabase: Sendable {
   /// Creates or migrates the schema.
   func prepare() async throws
-  /// Saves one snapshot: `write` produces its chunks in order and returns the key count.
-  func save(name: String, write: @Sendable (_ emit: (Data) throws -> Void) throws -> Int) async throws -> SnapshotInfo
+  /// Saves one snapshot, consuming its chunks in order.
+  func save(name: String, chunks: SnapshotChunks) async throws -> SnapshotInfo
   /// Newest first; all names when `name` is nil.
   func list(name: String?) async throws -> [SnapshotInfo]
   /// Makes a copy of snapshot `id` the newest one of `name`, so the next start restores it.

@@ -44,10 +44,7 @@ public struct Snapshotter: Sendable {
     let started = ContinuousClock.now
     let snapshot = store.snapshot()
     do {
-      let version = writerVersion
-      let info = try await database.save(name: name) { emit in
-        try SnapshotCodec.encode(snapshot, writerVersion: version, emit: emit)
-      }
+      let info = try await database.save(name: name, chunks: SnapshotChunks(snapshot, writerVersion: writerVersion))
       store.countSnapshot(succeeded: true)
       logger.info(
         "snapshot saved",

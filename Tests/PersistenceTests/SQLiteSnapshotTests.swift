@@ -128,7 +128,7 @@ import Testing
     for index in 0..<10_000 { try store.set("key/\(index)", value: value, by: "x") }
     let database = try await database()
     let info = try await snapshotter(store, database).save()
-    #expect(info.bytes > SnapshotCodec.chunkSize, "more than one chunk")
+    #expect(info.bytes > SnapshotChunks.size, "more than one chunk")
     let restored = Store(options: Self.options())
     try await snapshotter(restored, database).restore()
     #expect(restored.stats().keys == 10_000)
