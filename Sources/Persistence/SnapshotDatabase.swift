@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// A saved snapshot, as listed.
 public struct SnapshotInfo: Sendable, Equatable {
@@ -26,10 +27,15 @@ public protocol SnapshotDatabase: Sendable {
 }
 
 public enum SnapshotDatabases {
-  /// The database a `snapshot.database` URL names (`sqlite:///path`); an empty URL means
-  /// SQLite at `./keyquarry.db`.
-  public static func open(_ url: String) throws -> any SnapshotDatabase {
+  /// The database a `snapshot.database` URL names (`sqlite:///path` or
+  /// `postgres://user:password@host:port/dbname`); an empty URL means SQLite at `./keyquarry.db`.
+  public static func open(_ url: String, logger: Logger = Logger(label: "keyquarry.snapshots")) throws
+    -> any SnapshotDatabase
+  {
     if url.isEmpty { return try SQLiteSnapshots(path: "keyquarry.db") }
+    if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+      return try PostgresSnapshots(url: url, logger: logger)
+    }
     if url.hasPrefix("sqlite://") {
       let path = String(url.dropFirst("sqlite://".count))
       guard !path.isEmpty else { throw SnapshotError.unsupportedDatabase(url) }

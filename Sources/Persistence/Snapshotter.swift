@@ -10,14 +10,20 @@ public struct Snapshotter: Sendable {
   public let database: any SnapshotDatabase
   public let name: String
   public let writerVersion: String
+  /// A save that takes longer (a database that is down) is abandoned and counted as failed.
+  public let timeout: Duration
   let logger: Logger
 
-  public init(store: Store, database: any SnapshotDatabase, name: String, writerVersion: String, logger: Logger) {
+  public init(
+    store: Store, database: any SnapshotDatabase, name: String, writerVersion: String, logger: Logger,
+    timeout: Duration = .seconds(60)
+  ) {
     self.store = store
     self.database = database
     self.name = name
     self.writerVersion = writerVersion
     self.logger = logger
+    self.timeout = timeout
   }
 
   /// Restores the newest complete snapshot for `name` (or `id`); nil when there is none.
@@ -44,7 +50,8 @@ public struct Snapshotter: Sendable {
     let started = ContinuousClock.now
     let snapshot = store.snapshot()
     do {
-      let info = try await database.save(name: name, chunks: SnapshotChunks(snapshot, writerVersion: writerVersion))
+      let chunks = SnapshotChunks(snapshot, writerVersion: writerVersion)
+      let info = try await withDeadline(timeout) { [database, name] in try await database.save(name: name, chunks: chunks) }
       store.countSnapshot(succeeded: true)
       logger.info(
         "snapshot saved",
@@ -69,5 +76,23 @@ public struct Snapshotter: Sendable {
         store.markChanged()  // keep the change for the next attempt
       }
     }
+  }
+}
+
+struct SnapshotTimedOut: Error, CustomStringConvertible {
+  let timeout: Duration
+  var description: String { "the snapshot database did not answer within \(timeout)" }
+}
+
+/// Runs `body`, cancelling it when `timeout` passes first.
+func withDeadline<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+  try await withThrowingTaskGroup(of: T.self) { group in
+    group.addTask { try await body() }
+    group.addTask {
+      try await Task.sleep(for: timeout)
+      throw SnapshotTimedOut(timeout: timeout)
+    }
+    defer { group.cancelAll() }
+    return try await group.next()!
   }
 }

@@ -5,7 +5,12 @@ import Testing
 
 @testable import Persistence
 
-@Suite struct SQLiteSnapshotTests {
+enum Backend: String, CaseIterable, Sendable {
+  case sqlite, postgres
+}
+
+/// The same behaviour from both databases: SQLite files and a real PostgreSQL server.
+@Suite struct SnapshotDatabaseTests {
   let directory: URL
 
   init() throws {
@@ -13,10 +18,22 @@ import Testing
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
   }
 
-  func database(_ file: String = "kq.db") async throws -> any SnapshotDatabase {
-    let database = try SnapshotDatabases.open("sqlite://" + directory.appendingPathComponent(file).path)
-    try await database.prepare()
-    return database
+  /// A fresh, prepared database of `backend`, and a way to run SQL on it behind its back.
+  func database(_ backend: Backend) async throws -> (any SnapshotDatabase, sabotage: (String) async throws -> Void) {
+    switch backend {
+    case .sqlite:
+      let path = directory.appendingPathComponent("kq.db").path
+      let database = try SnapshotDatabases.open("sqlite://" + path)
+      try await database.prepare()
+      let other = try SQLiteSnapshots(path: path)
+      return (database, { try await other.execute($0) })
+    case .postgres:
+      guard let server = PostgresServer.shared else { throw PostgresServer.Failure("PostgreSQL did not start") }
+      let name = try server.createDatabase()
+      let database = try SnapshotDatabases.open(server.url(name))
+      try await database.prepare()
+      return (database, { try server.sql($0, database: name) })
+    }
   }
 
   func snapshotter(_ store: Store, _ database: any SnapshotDatabase, name: String = "server-a") -> Snapshotter {
@@ -30,7 +47,7 @@ import Testing
     return options
   }
 
-  @Test func everyFieldRoundTrips() async throws {
+  @Test(arguments: Backend.allCases) func everyFieldRoundTrips(backend: Backend) async throws {
     let clock = ManualClock()
     let store = Store(options: Self.options(), clock: clock)
     let binary = Data((0...255).map { UInt8($0) })
@@ -40,7 +57,7 @@ import Testing
     _ = try store.get("bin", by: "carol")
     try store.register("carol")
     let sequence = store.lastEventSequence
-    let database = try await database()
+    let (database, _) = try await database(backend)
     let info = try await snapshotter(store, database).save()
     #expect(info.keys == 2)
     #expect(store.stats().snapshotsCreated == 1)
@@ -78,12 +95,12 @@ import Testing
     #expect(throws: StoreError.self) { try store.register(client) }
   }
 
-  @Test func expiredLifespansAndLocksAreDroppedOnRestore() async throws {
+  @Test(arguments: Backend.allCases) func expiredLifespansAndLocksAreDroppedOnRestore(backend: Backend) async throws {
     let clock = ManualClock()
     let store = Store(options: Self.options(), clock: clock)
     try store.set("short", value: Data("v".utf8), lifespan: .seconds(5), by: "a")
     try store.set("locked", value: Data("v".utf8), lockDuration: .seconds(5), by: "a")
-    let database = try await database()
+    let (database, _) = try await database(backend)
     try await snapshotter(store, database).save()
     clock.advance(by: .seconds(6))
     let restored = Store(options: Self.options(), clock: clock)
@@ -93,8 +110,8 @@ import Testing
     #expect(restored.stats().currentLocks == 0 && restored.stats().lifespans == 0 && restored.stats().keys == 1)
   }
 
-  @Test func namesAreIsolatedAndTheNewestCompleteWins() async throws {
-    let database = try await database()
+  @Test(arguments: Backend.allCases) func namesAreIsolatedAndTheNewestCompleteWins(backend: Backend) async throws {
+    let (database, _) = try await database(backend)
     let a = Store(options: Self.options())
     try a.set("k", value: Data("a1".utf8), by: "x")
     try await snapshotter(a, database, name: "a").save()
@@ -122,11 +139,11 @@ import Testing
     #expect(try again.get("k", by: "x") == Data("a1".utf8))
   }
 
-  @Test func manyKeysSpanSeveralChunks() async throws {
+  @Test(arguments: Backend.allCases) func manyKeysSpanSeveralChunks(backend: Backend) async throws {
     let store = Store(options: Self.options())
     let value = Data(repeating: 7, count: 1000)
     for index in 0..<10_000 { try store.set("key/\(index)", value: value, by: "x") }
-    let database = try await database()
+    let (database, _) = try await database(backend)
     let info = try await snapshotter(store, database).save()
     #expect(info.bytes > SnapshotChunks.size, "more than one chunk")
     let restored = Store(options: Self.options())
@@ -135,23 +152,22 @@ import Testing
     #expect(try restored.get("key/9999", by: "x") == value)
   }
 
-  @Test func aFailingDatabaseIsCountedAndLosesNothing() async throws {
-    let path = directory.appendingPathComponent("kq.db").path
-    let database = try await database()
+  @Test(arguments: Backend.allCases) func aFailingDatabaseIsCountedAndLosesNothing(backend: Backend) async throws {
+    let (database, sabotage) = try await database(backend)
     let store = Store(options: Self.options())
     try store.set("k", value: Data("v".utf8), by: "x")
     // Break the real database under the server.
-    let sabotage = try SQLiteSnapshots(path: path)
-    try await sabotage.execute("DROP TABLE snapshot_chunks")
+    try await sabotage("DROP TABLE snapshot_chunks")
     await #expect(throws: (any Error).self) { try await snapshotter(store, database).save() }
     #expect(store.snapshotsFailed == 1)
     #expect(store.stats().snapshotsCreated == 0)
     #expect(try store.get("k", by: "x") == Data("v".utf8))
     #expect(try await database.list(name: nil).isEmpty, "nothing half-written is listed")
+    try await database.close()
   }
 
-  @Test func periodicSnapshotsOnlyWhenSomethingChanged() async throws {
-    let database = try await database()
+  @Test(arguments: Backend.allCases) func periodicSnapshotsOnlyWhenSomethingChanged(backend: Backend) async throws {
+    let (database, _) = try await database(backend)
     let store = Store(options: Self.options())
     _ = store.takeChangedFlag()
     let task = Task { await snapshotter(store, database).runPeriodically(every: .milliseconds(50)) }
