@@ -16,7 +16,7 @@ struct Client: AsyncParsableCommand {
       ExistsCommand.self, PopCommand.self, ClearCommand.self, ListCommand.self,
       StatsCommand.self, ClearHistoryCommand.self, LockCommand.self, UnlockCommand.self,
       RegisterCommand.self, ReadOnlyCommand.self, KeyMetricCommand.self, WatchCommand.self,
-      WatchKeyCommand.self, PruneCommand.self, ShutdownCommand.self, LoadCommand.self,
+      WatchKeyCommand.self, PruneCommand.self, ShutdownCommand.self, TakeSnapshotCommand.self, LoadCommand.self,
     ])
 
   @Option(name: [.short, .long], help: "Server address: host:port, :port or unix:///path.")

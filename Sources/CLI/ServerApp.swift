@@ -19,9 +19,16 @@ struct ServerApp {
     let snapshotter = try await prepareSnapshots(store: store, logger: logger)
     let shutdown = ShutdownRequest()
     let tls = config.sslCertfile.isEmpty ? nil : TLSFiles(certificate: config.sslCertfile, key: config.sslKeyfile)
+    var hooks = AdminHooks(requestShutdown: shutdown.trigger)
+    if let snapshotter {
+      hooks.takeSnapshot = { @Sendable in
+        let info = try await snapshotter.save()
+        return SnapshotSummary(id: info.id, keys: info.keys, bytes: info.bytes)
+      }
+    }
     let endpoint = try GRPCEndpoint(
       address: ListenAddress(config.listenAddress, defaultPort: 33969), tls: tls, store: store, logger: logger,
-      requestShutdown: shutdown.trigger)
+      admin: hooks)
     var listeners: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: endpoint)]
     if config.httpEnabled {
       var options = GatewayOptions()
@@ -30,7 +37,7 @@ struct ServerApp {
       options.serveUI = config.httpUI
       let gateway = try GatewayEndpoint(
         address: ListenAddress(config.httpAddress, defaultPort: 33971), tls: tls, store: store, options: options,
-        logger: logger, requestShutdown: shutdown.trigger)
+        logger: logger, admin: hooks)
       listeners.append(.init(service: gateway))
     }
     var metadata: Logger.Metadata = ["address": "\(config.listenAddress)"]

@@ -104,3 +104,18 @@ struct ShutdownCommand: AsyncParsableCommand {
     try Output.json(response, indent: client.indent)
   }
 }
+
+struct TakeSnapshotCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "snapshot", abstract: "Take a snapshot now (privileged client; snapshots enabled).",
+    discussion: "keyquarry client --client-id admin snapshot")
+
+  @ParentCommand var client: Client
+
+  func run() async throws {
+    let response = try await client.call {
+      try await $0.admin.snapshot(Keyquarry_SnapshotRequest(), options: $0.options)
+    }
+    try Output.json(response, indent: client.indent)
+  }
+}

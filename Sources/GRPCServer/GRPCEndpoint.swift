@@ -28,7 +28,7 @@ public final class GRPCEndpoint: Service, Sendable {
 
   public init(
     address: ListenAddress, tls: TLSFiles?, store: Store, logger: Logger,
-    requestShutdown: @escaping @Sendable () -> Void
+    admin hooks: AdminHooks
   ) throws {
     if case .unix(let path) = address { try UnixSocketFile.prepare(path) }
     self.address = address
@@ -56,7 +56,7 @@ public final class GRPCEndpoint: Service, Sendable {
       transport: transport,
       services: [
         KeyQuarryService(store: store),
-        AdminService(store: store, requestShutdown: requestShutdown),
+        AdminService(store: store, hooks: hooks),
       ],
       interceptors: [ClientIDInterceptor()])
   }

@@ -20,7 +20,7 @@ public final class GatewayEndpoint: Service, Sendable {
 
   public init(
     address: ListenAddress, tls: TLSFiles?, store: Store, options: GatewayOptions, logger: Logger,
-    requestShutdown: @escaping @Sendable () -> Void
+    admin hooks: AdminHooks
   ) throws {
     if case .unix(let path) = address { try UnixSocketFile.prepare(path) }
     self.address = address
@@ -28,7 +28,7 @@ public final class GatewayEndpoint: Service, Sendable {
     self.logger = logger
     gateway = Gateway(
       store: store, service: KeyQuarryService(store: store),
-      admin: AdminService(store: store, requestShutdown: requestShutdown), options: options,
+      admin: AdminService(store: store, hooks: hooks), options: options,
       health: HealthState())
   }
 

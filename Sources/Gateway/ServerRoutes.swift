@@ -60,6 +60,13 @@ extension Gateway {
         })
     }
 
+    router.post("/v1/admin/snapshot") { request, context in
+      try jsonResponse(
+        try await call(request, context, Keyquarry_Admin.Method.Snapshot.descriptor) {
+          try await admin.snapshot(request: Keyquarry_SnapshotRequest(), context: $0)
+        })
+    }
+
     router.post("/v1/admin/shutdown") { request, context in
       try jsonResponse(
         try await call(request, context, Keyquarry_Admin.Method.Shutdown.descriptor) {

@@ -50,10 +50,24 @@ public enum Keyquarry_Admin: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Snapshot" metadata.
+        public enum Snapshot: Sendable {
+            /// Request type for "Snapshot".
+            public typealias Input = Keyquarry_SnapshotRequest
+            /// Response type for "Snapshot".
+            public typealias Output = Keyquarry_SnapshotResponse
+            /// Descriptor for "Snapshot".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "keyquarry.Admin"),
+                method: "Snapshot",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "keyquarry.Admin" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Shutdown.descriptor,
-            Prune.descriptor
+            Prune.descriptor,
+            Snapshot.descriptor
         ]
     }
 }
@@ -115,6 +129,24 @@ extension Keyquarry_Admin {
             request: GRPCCore.StreamingServerRequest<Keyquarry_PruneRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Keyquarry_PruneResponse>
+
+        /// Handle the "Snapshot" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a snapshot now (keyquarry addition; FailedPrecondition when snapshots are off).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Keyquarry_SnapshotRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Keyquarry_SnapshotResponse` messages.
+        func snapshot(
+            request: GRPCCore.StreamingServerRequest<Keyquarry_SnapshotRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Keyquarry_SnapshotResponse>
     }
 
     /// Service protocol for the "keyquarry.Admin" service.
@@ -160,6 +192,24 @@ extension Keyquarry_Admin {
             request: GRPCCore.ServerRequest<Keyquarry_PruneRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Keyquarry_PruneResponse>
+
+        /// Handle the "Snapshot" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a snapshot now (keyquarry addition; FailedPrecondition when snapshots are off).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keyquarry_SnapshotRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Keyquarry_SnapshotResponse` message.
+        func snapshot(
+            request: GRPCCore.ServerRequest<Keyquarry_SnapshotRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Keyquarry_SnapshotResponse>
     }
 
     /// Simple service protocol for the "keyquarry.Admin" service.
@@ -203,6 +253,24 @@ extension Keyquarry_Admin {
             request: Keyquarry_PruneRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Keyquarry_PruneResponse
+
+        /// Handle the "Snapshot" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a snapshot now (keyquarry addition; FailedPrecondition when snapshots are off).
+        ///
+        /// - Parameters:
+        ///   - request: A `Keyquarry_SnapshotRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Keyquarry_SnapshotResponse` to respond with.
+        func snapshot(
+            request: Keyquarry_SnapshotRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Keyquarry_SnapshotResponse
     }
 }
 
@@ -227,6 +295,17 @@ extension Keyquarry_Admin.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Keyquarry_PruneResponse>(),
             handler: { request, context in
                 try await self.prune(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Keyquarry_Admin.Method.Snapshot.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Keyquarry_SnapshotRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Keyquarry_SnapshotResponse>(),
+            handler: { request, context in
+                try await self.snapshot(
                     request: request,
                     context: context
                 )
@@ -259,6 +338,17 @@ extension Keyquarry_Admin.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func snapshot(
+        request: GRPCCore.StreamingServerRequest<Keyquarry_SnapshotRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Keyquarry_SnapshotResponse> {
+        let response = try await self.snapshot(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -283,6 +373,19 @@ extension Keyquarry_Admin.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Keyquarry_PruneResponse> {
         return GRPCCore.ServerResponse<Keyquarry_PruneResponse>(
             message: try await self.prune(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func snapshot(
+        request: GRPCCore.ServerRequest<Keyquarry_SnapshotRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Keyquarry_SnapshotResponse> {
+        return GRPCCore.ServerResponse<Keyquarry_SnapshotResponse>(
+            message: try await self.snapshot(
                 request: request.message,
                 context: context
             ),
@@ -344,6 +447,29 @@ extension Keyquarry_Admin {
             deserializer: some GRPCCore.MessageDeserializer<Keyquarry_PruneResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keyquarry_PruneResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Snapshot" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a snapshot now (keyquarry addition; FailedPrecondition when snapshots are off).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keyquarry_SnapshotRequest` message.
+        ///   - serializer: A serializer for `Keyquarry_SnapshotRequest` messages.
+        ///   - deserializer: A deserializer for `Keyquarry_SnapshotResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func snapshot<Result>(
+            request: GRPCCore.ClientRequest<Keyquarry_SnapshotRequest>,
+            serializer: some GRPCCore.MessageSerializer<Keyquarry_SnapshotRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Keyquarry_SnapshotResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keyquarry_SnapshotResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -430,6 +556,40 @@ extension Keyquarry_Admin {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Snapshot" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a snapshot now (keyquarry addition; FailedPrecondition when snapshots are off).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keyquarry_SnapshotRequest` message.
+        ///   - serializer: A serializer for `Keyquarry_SnapshotRequest` messages.
+        ///   - deserializer: A deserializer for `Keyquarry_SnapshotResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func snapshot<Result>(
+            request: GRPCCore.ClientRequest<Keyquarry_SnapshotRequest>,
+            serializer: some GRPCCore.MessageSerializer<Keyquarry_SnapshotRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Keyquarry_SnapshotResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keyquarry_SnapshotResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Keyquarry_Admin.Method.Snapshot.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -489,6 +649,35 @@ extension Keyquarry_Admin.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Keyquarry_PruneRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Keyquarry_PruneResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Snapshot" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Takes a snapshot now (keyquarry addition; FailedPrecondition when snapshots are off).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Keyquarry_SnapshotRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func snapshot<Result>(
+        request: GRPCCore.ClientRequest<Keyquarry_SnapshotRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keyquarry_SnapshotResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.snapshot(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Keyquarry_SnapshotRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Keyquarry_SnapshotResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -558,6 +747,39 @@ extension Keyquarry_Admin.ClientProtocol {
             metadata: metadata
         )
         return try await self.prune(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Snapshot" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Takes a snapshot now (keyquarry addition; FailedPrecondition when snapshots are off).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func snapshot<Result>(
+        _ message: Keyquarry_SnapshotRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keyquarry_SnapshotResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Keyquarry_SnapshotRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.snapshot(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -34,7 +34,7 @@ struct TestServer {
     let counter = ShutdownCounter()
     let endpoint = try GRPCEndpoint(
       address: address, tls: tls, store: store, logger: Logger(label: "test"),
-      requestShutdown: { counter.increment() })
+      admin: AdminHooks(requestShutdown: { counter.increment() }))
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await endpoint.run() }
       group.addTask { await store.run() }

@@ -39,6 +39,8 @@ import Testing
         Case(.POST, "/v1/keys/k/lock", nil, [], 400, 11),
         Case(.POST, "/v1/readonly?enable=true", nil, [], 403, 7),
         Case(.GET, "/v1/nothing/here", nil, [], 404, 5),
+        Case(.POST, "/v1/admin/snapshot", nil, [("Client-Id", "admin")], 412, 9),
+        Case(.POST, "/v1/admin/snapshot", nil, [], 403, 7),
       ]
       for item in cases {
         let (method, path, status, code) = (item.method, item.path, item.status, item.code)

@@ -37,10 +37,10 @@ struct TestGateway {
     let shutdowns = ShutdownCount()
     let endpoint = try GatewayEndpoint(
       address: address, tls: tls, store: store, options: gatewayOptions,
-      logger: Logger(label: "test"), requestShutdown: { shutdowns.add() })
+      logger: Logger(label: "test"), admin: AdminHooks(requestShutdown: { shutdowns.add() }))
     let grpc = try GRPCEndpoint(
       address: .tcp(host: "127.0.0.1", port: 0), tls: nil, store: store, logger: Logger(label: "test"),
-      requestShutdown: {})
+      admin: AdminHooks(requestShutdown: {}))
     var clientConfiguration = HTTPClient.Configuration()
     if let tls {
       var trust = TLSConfiguration.makeClientConfiguration()

@@ -65,6 +65,9 @@ import Testing
     (Keyquarry_ShutdownResponse.self, ""),
     (Keyquarry_PruneRequest.self, "prune_to 1 uint64; ignore_keys 2 strings"),
     (Keyquarry_PruneResponse.self, "pruned 1 uint64"),
+    // keyquarry's addition to Admin (not in the original): new messages only.
+    (Keyquarry_SnapshotRequest.self, ""),
+    (Keyquarry_SnapshotResponse.self, "id 1 int64; keys 2 uint64; bytes 3 uint64"),
   ]
 
   @Test func everyFieldHasItsNumberTypeAndName() throws {
@@ -112,7 +115,8 @@ import Testing
         "GetKeyMetric", "WatchKeyValue",
       ])
     #expect(Keyquarry_Admin.descriptor.fullyQualifiedService == "keyquarry.Admin")
-    #expect(Keyquarry_Admin.Method.descriptors.map(\.method) == ["Shutdown", "Prune"])
+    // The original's two methods keep their names; Snapshot is keyquarry's addition.
+    #expect(Keyquarry_Admin.Method.descriptors.map(\.method) == ["Shutdown", "Prune", "Snapshot"])
   }
 
   // MARK: - Hand encoding
