@@ -174,6 +174,9 @@ let package = Package(
       name: "EndToEndTests",
       dependencies: [
         "KeyquarryProtos",
+        "Core",
+        "Persistence",
+        .product(name: "Logging", package: "swift-log"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
       ],
       swiftSettings: swiftSettings
