@@ -131,6 +131,11 @@ let package = Package(
     ),
     // Throughput and memory of the store (scripts/bench core); not a test.
     .executableTarget(name: "CoreBench", dependencies: ["Core"], path: "Benchmarks/CoreBench"),
+    // Snapshot and restore times, memory and writer stalls (scripts/bench snapshot); not a test.
+    .executableTarget(
+      name: "SnapshotBench",
+      dependencies: ["Core", "Persistence", .product(name: "Logging", package: "swift-log")],
+      path: "Benchmarks/SnapshotBench"),
     .testTarget(name: "CoreTests", dependencies: ["Core"], swiftSettings: swiftSettings),
     .testTarget(
       name: "GRPCServerTests",

@@ -17,7 +17,7 @@ public final class Store: Sendable {
   public init(options: StoreOptions = StoreOptions(), clock: any StoreClock = SystemClock()) {
     self.options = options
     self.clock = clock
-    shards = (0..<64).map { _ in Shard() }
+    shards = (0..<256).map { _ in Shard() }
     bus = EventBus(options: options)
     readOnly = Atomic(options.readOnly)
     eagerPruneSignal = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(1))

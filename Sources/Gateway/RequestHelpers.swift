@@ -77,13 +77,24 @@ func jsonResponse(_ message: some SwiftProtobuf.Message, status: HTTPResponse.St
     body: .init(byteBuffer: ByteBuffer(bytes: try message.jsonUTF8Bytes() as [UInt8])))
 }
 
-/// A stored value's raw bytes with its content type.
+/// A stored value's raw bytes with its content type. A content type that is not a valid
+/// media type (gRPC clients may store any string) is sent as application/octet-stream.
 func rawResponse(_ value: Data, contentType: String, extra: HTTPFields = [:]) -> Response {
   var headers = extra
-  headers[.contentType] = contentType.isEmpty ? "application/octet-stream" : contentType
+  headers[.contentType] = isMediaType(contentType) ? contentType : "application/octet-stream"
   return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: value)))
 }
 
 extension Data {
   init(bufferBytes buffer: ByteBuffer) { self.init(buffer.readableBytesView) }
+}
+
+/// `type/subtype` of RFC 9110 token characters, optionally followed by printable ASCII parameters.
+func isMediaType(_ text: String) -> Bool {
+  let token: (Character) -> Bool = { $0.isASCII && ($0.isLetter || $0.isNumber || "!#$&^_.+-".contains($0)) }
+  let parts = text.split(separator: ";", maxSplits: 1)
+  guard let essence = parts.first, !text.isEmpty else { return false }
+  let halves = essence.trimmingCharacters(in: .whitespaces).split(separator: "/", omittingEmptySubsequences: false)
+  guard halves.count == 2, halves.allSatisfy({ !$0.isEmpty && $0.allSatisfy(token) }) else { return false }
+  return parts.count == 1 || parts[1].allSatisfy { $0.isASCII && ($0 == " " || $0 == "\t" || !$0.isWhitespace) && !($0.asciiValue! < 0x20) }
 }

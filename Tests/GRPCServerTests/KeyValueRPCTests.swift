@@ -137,15 +137,17 @@ import Testing
       let kq = server.keyquarry
       let me = TestServer.id("me")
       _ = try await kq.set(
+        .with { $0.key = "long"; $0.value = Data("v"); $0.lifespan = .init(seconds: 3600) }, metadata: me)
+      let info = try await kq.inspect(.with { $0.key = "long" }, metadata: me)
+      #expect(info.lifespan == .init(seconds: 3600))
+      #expect(info.hasLifespanSet)
+      _ = try await kq.set(
         .with { $0.key = "short"; $0.value = Data("v"); $0.lifespan = .init(rounding: .seconds(1)) },
         metadata: me)
       _ = try await kq.set(
         .with { $0.key = "locked"; $0.value = Data("v"); $0.lockDuration = .init(rounding: .seconds(1)) },
         metadata: me)
-      let info = try await kq.inspect(.with { $0.key = "short" }, metadata: me)
-      #expect(info.lifespan == .init(rounding: .seconds(1)))
-      #expect(info.hasLifespanSet)
-      try await Task.sleep(for: .milliseconds(1500))
+      try await Task.sleep(for: .milliseconds(2000))
       await expectRPCError(.notFound) { _ = try await kq.get(.with { $0.key = "short" }, metadata: me) }
       #expect(try await kq.get(.with { $0.key = "locked" }, metadata: TestServer.id("other")).value == Data("v"))
     }

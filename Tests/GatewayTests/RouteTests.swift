@@ -28,6 +28,8 @@ import Testing
       reply = try await gw.send(.GET, "/v1/keys/img")
       #expect(reply.header("ETag") == "\"2\"")
       #expect(reply.header("Content-Type") == "text/plain; charset=utf-8", "re-inferred on change")
+      _ = try gw.store.set("odd", value: Data("x"), contentType: "not a media type ©", by: "grpc-client")
+      #expect(try await gw.send(.GET, "/v1/keys/odd").header("Content-Type") == "application/octet-stream")
       reply = try await gw.send(.GET, "/v1/keys/img/revisions/1")
       #expect(reply.body == png)
       #expect(reply.header("Content-Type") == "image/png")
