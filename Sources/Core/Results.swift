@@ -25,6 +25,7 @@ public struct StoreStats: Sendable {
   public let lifespans: Int
   public let eventSubscribers: Int
   public let snapshotsCreated: Int
+  public let snapshotsFailed: Int
   public let eagerPruneTriggered: Int
   public let pruneCompleted: Int
   public let events: [KeyEvent: UInt64]

@@ -100,8 +100,6 @@ extension Store {
     (succeeded ? counters.snapshotsCreated : counters.snapshotsFailed).add(1)
   }
 
-  public var snapshotsFailed: Int { counters.snapshotsFailed.value }
-
   /// Whether any user key changed since the last call (the periodic snapshot's test).
   public func takeChangedFlag() -> Bool {
     bus.changed.exchange(false, ordering: .relaxed)

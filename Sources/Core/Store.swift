@@ -101,7 +101,7 @@ public final class Store: Sendable {
       keys: counters.keys.value, totalSize: counters.totalSize.value,
       currentLocks: counters.locks.value, clientIDs: clients.withLock { $0.count },
       lifespans: counters.lifespans.value, eventSubscribers: bus.activeSubscribers,
-      snapshotsCreated: counters.snapshotsCreated.value,
+      snapshotsCreated: counters.snapshotsCreated.value, snapshotsFailed: counters.snapshotsFailed.value,
       eagerPruneTriggered: counters.eagerPruneTriggered.value,
       pruneCompleted: counters.pruneCompleted.value, events: events,
       maxKeys: options.maxKeys, historyKeys: historyKeys, historyRevisions: historyRevisions)

@@ -84,6 +84,7 @@ extension Keyquarry_ServerMetrics {
     reapers = UInt64(stats.lifespans)
     eventSubscribers = UInt64(stats.eventSubscribers)
     snapshotsCreated = UInt64(stats.snapshotsCreated)
+    snapshotsFailed = UInt64(stats.snapshotsFailed)
     eagerPruneTriggered = UInt64(stats.eagerPruneTriggered)
     pruneCompleted = UInt64(stats.pruneCompleted)
     var events = Keyquarry_EventMetrics()

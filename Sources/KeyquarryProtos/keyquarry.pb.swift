@@ -516,6 +516,16 @@ public nonisolated struct Keyquarry_ServerMetrics: @unchecked Sendable {
   /// Clears the value of `history`. Subsequent reads from it will return its default value.
   public mutating func clearHistory() {_uniqueStorage()._history = nil}
 
+  /// keyquarry's addition: snapshots that failed since start (database down, disk full).
+  public var snapshotsFailed: UInt64 {
+    get {_storage._snapshotsFailed ?? 0}
+    set {_uniqueStorage()._snapshotsFailed = newValue}
+  }
+  /// Returns true if `snapshotsFailed` has been explicitly set.
+  public var hasSnapshotsFailed: Bool {_storage._snapshotsFailed != nil}
+  /// Clears the value of `snapshotsFailed`. Subsequent reads from it will return its default value.
+  public mutating func clearSnapshotsFailed() {_uniqueStorage()._snapshotsFailed = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1665,7 +1675,7 @@ nonisolated extension Keyquarry_EmptyRequest: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Keyquarry_ServerMetrics: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ServerMetrics"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}keys\0\u{3}total_size\0\u{3}current_locks\0\u{3}client_ids\0\u{1}reapers\0\u{3}event_subscribers\0\u{3}snapshots_created\0\u{3}eager_prune_triggered\0\u{3}prune_completed\0\u{1}events\0\u{1}pressure\0\u{1}history\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}keys\0\u{3}total_size\0\u{3}current_locks\0\u{3}client_ids\0\u{1}reapers\0\u{3}event_subscribers\0\u{3}snapshots_created\0\u{3}eager_prune_triggered\0\u{3}prune_completed\0\u{1}events\0\u{1}pressure\0\u{1}history\0\u{3}snapshots_failed\0")
 
   fileprivate class _StorageClass {
     var _keys: UInt64? = nil
@@ -1680,6 +1690,7 @@ nonisolated extension Keyquarry_ServerMetrics: SwiftProtobuf.Message, SwiftProto
     var _events: Keyquarry_EventMetrics? = nil
     var _pressure: Keyquarry_KeyPressure? = nil
     var _history: Keyquarry_HistoryMetrics? = nil
+    var _snapshotsFailed: UInt64? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1702,6 +1713,7 @@ nonisolated extension Keyquarry_ServerMetrics: SwiftProtobuf.Message, SwiftProto
       _events = source._events
       _pressure = source._pressure
       _history = source._history
+      _snapshotsFailed = source._snapshotsFailed
     }
   }
 
@@ -1732,6 +1744,7 @@ nonisolated extension Keyquarry_ServerMetrics: SwiftProtobuf.Message, SwiftProto
         case 10: try { try decoder.decodeSingularMessageField(value: &_storage._events) }()
         case 11: try { try decoder.decodeSingularMessageField(value: &_storage._pressure) }()
         case 12: try { try decoder.decodeSingularMessageField(value: &_storage._history) }()
+        case 13: try { try decoder.decodeSingularUInt64Field(value: &_storage._snapshotsFailed) }()
         default: break
         }
       }
@@ -1780,6 +1793,9 @@ nonisolated extension Keyquarry_ServerMetrics: SwiftProtobuf.Message, SwiftProto
       try { if let v = _storage._history {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
       } }()
+      try { if let v = _storage._snapshotsFailed {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 13)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1801,6 +1817,7 @@ nonisolated extension Keyquarry_ServerMetrics: SwiftProtobuf.Message, SwiftProto
         if _storage._events != rhs_storage._events {return false}
         if _storage._pressure != rhs_storage._pressure {return false}
         if _storage._history != rhs_storage._history {return false}
+        if _storage._snapshotsFailed != rhs_storage._snapshotsFailed {return false}
         return true
       }
       if !storagesAreEqual {return false}

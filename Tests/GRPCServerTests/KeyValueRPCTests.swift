@@ -91,6 +91,7 @@ import Testing
       let stats = try await kq.stats(Keyquarry_EmptyRequest(), metadata: me)
       #expect(stats.keys == 2)
       #expect(stats.hasCurrentLocks && stats.currentLocks == 0)
+      #expect(stats.hasSnapshotsFailed && stats.snapshotsFailed == 0)
       #expect(stats.events.new == 16 + 3)
       #expect(stats.events.updated == 1)
       #expect(stats.history.revisions == 3)

@@ -30,7 +30,7 @@ import Testing
     (Keyquarry_EmptyRequest.self, ""),
     (
       Keyquarry_ServerMetrics.self,
-      "keys 1 uint64; total_size 2 uint64; current_locks 3 uint64; client_ids 4 uint64; reapers 5 uint64; event_subscribers 6 uint64; snapshots_created 7 uint64; eager_prune_triggered 8 uint64; prune_completed 9 uint64; events 10 message; pressure 11 message; history 12 message"
+      "keys 1 uint64; total_size 2 uint64; current_locks 3 uint64; client_ids 4 uint64; reapers 5 uint64; event_subscribers 6 uint64; snapshots_created 7 uint64; eager_prune_triggered 8 uint64; prune_completed 9 uint64; events 10 message; pressure 11 message; history 12 message; snapshots_failed 13 uint64"
     ),
     (
       Keyquarry_EventMetrics.self,
