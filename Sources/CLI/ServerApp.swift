@@ -46,6 +46,14 @@ struct ServerApp {
     if config.sslCertfile.isEmpty {
       logger.warning("TLS is not configured: gRPC traffic is not encrypted")
     }
+    let monitoring = [("prometheus", config.prometheus), ("expvar", config.expvar), ("pprof", config.pprof), ("trace", config.trace)]
+      .filter(\.1).map(\.0)
+    if !monitoring.isEmpty {
+      // Accepted for compatibility; nothing serves them yet, and a silent no-op would mislead.
+      logger.warning(
+        "monitoring is not available in this version: the options are ignored",
+        metadata: ["options": "\(monitoring.joined(separator: ","))", "monitor_address": "\(config.monitorAddress)"])
+    }
 
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
       .init(service: StoreService(store: store))
