@@ -65,28 +65,28 @@ public struct KeyMetric: Sendable, Equatable {
   public init() {}
 
   public var firstAccessed: Date? {
-    get { Self.date(times.firstAccessed) }
-    set { times.firstAccessed = Self.nanos(newValue) }
+    get { UnixNanos.date(times.firstAccessed) }
+    set { times.firstAccessed = UnixNanos.from(newValue) }
   }
   public var lastAccessed: Date? {
-    get { Self.date(times.lastAccessed) }
-    set { times.lastAccessed = Self.nanos(newValue) }
+    get { UnixNanos.date(times.lastAccessed) }
+    set { times.lastAccessed = UnixNanos.from(newValue) }
   }
   public var firstSet: Date? {
-    get { Self.date(times.firstSet) }
-    set { times.firstSet = Self.nanos(newValue) }
+    get { UnixNanos.date(times.firstSet) }
+    set { times.firstSet = UnixNanos.from(newValue) }
   }
   public var lastSet: Date? {
-    get { Self.date(times.lastSet) }
-    set { times.lastSet = Self.nanos(newValue) }
+    get { UnixNanos.date(times.lastSet) }
+    set { times.lastSet = UnixNanos.from(newValue) }
   }
   public var firstLocked: Date? {
-    get { Self.date(times.firstLocked) }
-    set { times.firstLocked = Self.nanos(newValue) }
+    get { UnixNanos.date(times.firstLocked) }
+    set { times.firstLocked = UnixNanos.from(newValue) }
   }
   public var lastLocked: Date? {
-    get { Self.date(times.lastLocked) }
-    set { times.lastLocked = Self.nanos(newValue) }
+    get { UnixNanos.date(times.lastLocked) }
+    set { times.lastLocked = UnixNanos.from(newValue) }
   }
 
   public static func == (lhs: KeyMetric, rhs: KeyMetric) -> Bool {
@@ -95,7 +95,7 @@ public struct KeyMetric: Sendable, Equatable {
   }
 
   mutating func record(_ kind: KeyEvent, at time: Date) {
-    let now = Self.nanos(time)
+    let now = UnixNanos.from(time)
     switch kind {
     case .created, .updated:
       setCount += 1
@@ -113,14 +113,18 @@ public struct KeyMetric: Sendable, Equatable {
       break
     }
   }
+}
 
-  private static func date(_ nanos: Int64) -> Date? {
-    nanos == 0 ? nil : Date(timeIntervalSince1970: Double(nanos) / 1e9)
-  }
-
-  private static func nanos(_ date: Date?) -> Int64 {
+/// Times as nanoseconds since 1970, 0 meaning "none": half the size of `Date?`, used by
+/// key metrics and by the snapshot format.
+public enum UnixNanos {
+  public static func from(_ date: Date?) -> Int64 {
     guard let date else { return 0 }
     return Int64((date.timeIntervalSince1970 * 1e9).rounded())
+  }
+
+  public static func date(_ nanos: Int64) -> Date? {
+    nanos == 0 ? nil : Date(timeIntervalSince1970: Double(nanos) / 1e9)
   }
 }
 

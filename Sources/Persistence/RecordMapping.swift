@@ -12,20 +12,20 @@ extension Keyquarry_Snapshot_KeyRecord {
     contentType = key.contentType
     hash = key.hash
     version = key.version
-    created = nanos(key.created)
-    updated = nanos(key.updated)
+    created = UnixNanos.from(key.created)
+    updated = UnixNanos.from(key.updated)
     createdBy = key.createdBy
     if let lock = key.lock {
       self.lock = .with {
         $0.owner = lock.owner
-        $0.created = nanos(lock.created)
-        $0.expires = nanos(lock.expires)
+        $0.created = UnixNanos.from(lock.created)
+        $0.expires = UnixNanos.from(lock.expires)
       }
     }
     if let lifespan = key.lifespan {
       self.lifespan = .with {
         $0.duration = lifespan.duration.nanoseconds
-        $0.setAt = nanos(lifespan.setAt)
+        $0.setAt = UnixNanos.from(lifespan.setAt)
       }
     }
   }
@@ -33,9 +33,9 @@ extension Keyquarry_Snapshot_KeyRecord {
   var snapshotKey: SnapshotKey {
     SnapshotKey(
       key: key, value: value, contentType: contentType, hash: hash, version: version,
-      created: date(created) ?? Date(), updated: date(updated), createdBy: createdBy,
-      lock: hasLock ? SnapshotLock(owner: lock.owner, created: date(lock.created) ?? Date(), expires: date(lock.expires) ?? Date()) : nil,
-      lifespan: hasLifespan ? SnapshotLifespan(duration: .nanoseconds(lifespan.duration), setAt: date(lifespan.setAt) ?? Date()) : nil)
+      created: UnixNanos.date(created) ?? Date(), updated: UnixNanos.date(updated), createdBy: createdBy,
+      lock: hasLock ? SnapshotLock(owner: lock.owner, created: UnixNanos.date(lock.created) ?? Date(), expires: UnixNanos.date(lock.expires) ?? Date()) : nil,
+      lifespan: hasLifespan ? SnapshotLifespan(duration: .nanoseconds(lifespan.duration), setAt: UnixNanos.date(lifespan.setAt) ?? Date()) : nil)
   }
 }
 
@@ -46,11 +46,11 @@ extension Keyquarry_Snapshot_RevisionRecord {
     value = revision.value
     contentType = revision.contentType
     hash = revision.hash
-    recorded = nanos(revision.recorded)
+    recorded = UnixNanos.from(revision.recorded)
   }
 
   var revision: Revision {
-    Revision(version: version, value: value, contentType: contentType, hash: hash, recorded: date(recorded) ?? Date())
+    Revision(version: version, value: value, contentType: contentType, hash: hash, recorded: UnixNanos.date(recorded) ?? Date())
   }
 }
 
@@ -59,27 +59,27 @@ extension Keyquarry_Snapshot_MetricRecord {
     self.init()
     self.key = key
     accessCount = metric.accessCount
-    firstAccessed = nanos(metric.firstAccessed)
-    lastAccessed = nanos(metric.lastAccessed)
+    firstAccessed = UnixNanos.from(metric.firstAccessed)
+    lastAccessed = UnixNanos.from(metric.lastAccessed)
     setCount = metric.setCount
-    firstSet = nanos(metric.firstSet)
-    lastSet = nanos(metric.lastSet)
+    firstSet = UnixNanos.from(metric.firstSet)
+    lastSet = UnixNanos.from(metric.lastSet)
     lockCount = metric.lockCount
-    firstLocked = nanos(metric.firstLocked)
-    lastLocked = nanos(metric.lastLocked)
+    firstLocked = UnixNanos.from(metric.firstLocked)
+    lastLocked = UnixNanos.from(metric.lastLocked)
   }
 
   var keyMetric: KeyMetric {
     var metric = KeyMetric()
     metric.accessCount = accessCount
-    metric.firstAccessed = date(firstAccessed)
-    metric.lastAccessed = date(lastAccessed)
+    metric.firstAccessed = UnixNanos.date(firstAccessed)
+    metric.lastAccessed = UnixNanos.date(lastAccessed)
     metric.setCount = setCount
-    metric.firstSet = date(firstSet)
-    metric.lastSet = date(lastSet)
+    metric.firstSet = UnixNanos.date(firstSet)
+    metric.lastSet = UnixNanos.date(lastSet)
     metric.lockCount = lockCount
-    metric.firstLocked = date(firstLocked)
-    metric.lastLocked = date(lastLocked)
+    metric.firstLocked = UnixNanos.date(firstLocked)
+    metric.lastLocked = UnixNanos.date(lastLocked)
     return metric
   }
 }

@@ -18,7 +18,7 @@ public final class SnapshotChunks: Sequence, IteratorProtocol, @unchecked Sendab
     let header = Keyquarry_Snapshot_Record.with {
       $0.header = .with {
         $0.format = SnapshotCodec.format
-        $0.takenAt = nanos(snapshot.takenAt)
+        $0.takenAt = UnixNanos.from(snapshot.takenAt)
         $0.eventSequence = snapshot.eventSequence
         $0.clients = snapshot.clients
         $0.writerVersion = writerVersion
@@ -87,7 +87,7 @@ enum SnapshotCodec {
       switch record.kind {
       case .header(let header):
         guard header.format <= format else { throw SnapshotError.corrupt("snapshot format \(header.format) is newer than this server") }
-        store.restoreClients(header.clients, at: date(header.takenAt) ?? Date())
+        store.restoreClients(header.clients, at: UnixNanos.date(header.takenAt) ?? Date())
         store.restoreEventSequence(header.eventSequence)
       case .key(let key): store.restore(key.snapshotKey)
       case .history(let history):
@@ -119,15 +119,6 @@ enum SnapshotCodec {
     }
     throw SnapshotError.corrupt("truncated record length")
   }
-}
-
-func nanos(_ date: Date?) -> Int64 {
-  guard let date else { return 0 }
-  return Int64((date.timeIntervalSince1970 * 1e9).rounded())
-}
-
-func date(_ nanos: Int64) -> Date? {
-  nanos == 0 ? nil : Date(timeIntervalSince1970: Double(nanos) / 1e9)
 }
 
 public enum SnapshotError: Error, CustomStringConvertible {
