@@ -21,7 +21,10 @@ async function api(method, path, body, headers = {}) {
   return response;
 }
 
-function show(message) { $("message").textContent = message; }
+function show(message, error = true) {
+  $("message").textContent = message;
+  $("message").classList.toggle("muted", !error);
+}
 
 async function refreshKeys() {
   const pattern = $("filter").value;
@@ -70,7 +73,6 @@ async function select(key) {
       pre.textContent = await response.text();
       preview.replaceChildren(pre);
     }
-    show("");
   } catch (error) {
     meta.replaceChildren();
     preview.replaceChildren();
@@ -88,8 +90,7 @@ async function setKey(event) {
   try {
     const response = await api("PUT", keyPath(key), body, type ? { "Content-Type": type } : {});
     const result = await response.json();
-    show(result.isNew ? `created ${key}` : `updated ${key}`);
-    $("message").classList.add("muted");
+    show(result.isNew ? `created ${key}` : `updated ${key}`, false);
     await select(key);
   } catch (error) { show(error.message); }
 }
@@ -98,6 +99,7 @@ async function deleteKey() {
   if (!selectedKey) return;
   try {
     await api("DELETE", keyPath(selectedKey));
+    show(`deleted ${selectedKey}`, false);
     selectedKey = null;
     $("selected").textContent = "select a key";
     $("meta").replaceChildren();
