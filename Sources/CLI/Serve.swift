@@ -27,7 +27,9 @@ struct Serve: AsyncParsableCommand {
   @Option(name: .customLong("ssl-keyfile"), help: "TLS private key (PEM).")
   var sslKeyfile: String?
 
-  @Option(name: .customLong("monitor-address"), help: "Address of the metrics endpoint.")
+  @Option(
+    name: .customLong("monitor-address"),
+    help: "Address of the monitor server (/metrics, /debug/vars, /healthz, /readyz) (default localhost:33970).")
   var monitorAddress: String?
 
   @Option(name: .customLong("http-address"), help: "Address of the REST gateway.")
@@ -48,10 +50,10 @@ struct Serve: AsyncParsableCommand {
   @Flag(inversion: .prefixedNo, help: "Serve expvar-style JSON on the monitor address.")
   var expvar: Bool?
 
-  @Flag(inversion: .prefixedNo, help: "Serve profiling endpoints on the monitor address.")
+  @Flag(inversion: .prefixedNo, help: "Accepted for compatibility: Go's pprof has no Swift equivalent.")
   var pprof: Bool?
 
-  @Flag(inversion: .prefixedNo, help: "Export OpenTelemetry traces.")
+  @Flag(inversion: .prefixedNo, help: "Export OpenTelemetry traces (OTLP; see OTEL_EXPORTER_OTLP_ENDPOINT).")
   var trace: Bool?
 
   @Flag(name: .customLong("fresh"), inversion: .prefixedNo, help: "Do not load the latest snapshot.")

@@ -4,6 +4,7 @@ import Foundation
 import GRPCServer
 import Gateway
 import Logging
+import Monitoring
 import Persistence
 import ServiceLifecycle
 import UnixSignals
@@ -15,7 +16,16 @@ struct ServerApp {
 
   func run() async throws {
     let logger = makeLogger()
+    // Before anything records a metric or a span.
+    let registry = config.prometheus ? MetricsBackend.bootstrap() : nil
+    let telemetry = Telemetry(metrics: config.prometheus, tracing: config.trace)
+    var observability: [ServiceGroupConfiguration.ServiceConfiguration] = []
+    if config.trace {
+      let exporter = try TracingBackend.bootstrap(serviceName: config.serviceName, version: BuildInfo.version)
+      observability.append(.init(service: exporter))
+    }
     let store = Store(options: config.store)
+    let readiness = Readiness()
     let snapshotter = try await prepareSnapshots(store: store, logger: logger)
     let shutdown = ShutdownRequest()
     let tls = config.sslCertfile.isEmpty ? nil : TLSFiles(certificate: config.sslCertfile, key: config.sslKeyfile)
@@ -28,16 +38,17 @@ struct ServerApp {
     }
     let endpoint = try GRPCEndpoint(
       address: ListenAddress(config.listenAddress, defaultPort: 33969), tls: tls, store: store, logger: logger,
-      admin: hooks)
+      admin: hooks, telemetry: telemetry)
     var listeners: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: endpoint)]
     if config.httpEnabled {
       var options = GatewayOptions()
       options.corsOrigins = config.httpCorsOrigins
       options.sseHeartbeat = config.sseHeartbeat
       options.serveUI = config.httpUI
+      options.telemetry = telemetry
       let gateway = try GatewayEndpoint(
         address: ListenAddress(config.httpAddress, defaultPort: 33971), tls: tls, store: store, options: options,
-        logger: logger, admin: hooks)
+        logger: logger, admin: hooks, readiness: readiness)
       listeners.append(.init(service: gateway))
     }
     var metadata: Logger.Metadata = ["address": "\(config.listenAddress)"]
@@ -46,18 +57,20 @@ struct ServerApp {
     if config.sslCertfile.isEmpty {
       logger.warning("TLS is not configured: gRPC traffic is not encrypted")
     }
-    let monitoring = [("prometheus", config.prometheus), ("expvar", config.expvar), ("pprof", config.pprof), ("trace", config.trace)]
-      .filter(\.1).map(\.0)
-    if !monitoring.isEmpty {
-      // Accepted for compatibility; nothing serves them yet, and a silent no-op would mislead.
-      logger.warning(
-        "monitoring is not available in this version: the options are ignored",
-        metadata: ["options": "\(monitoring.joined(separator: ","))", "monitor_address": "\(config.monitorAddress)"])
+    var monitorOptions = MonitorOptions()
+    monitorOptions.prometheus = config.prometheus
+    monitorOptions.expvar = config.expvar
+    monitorOptions.pprof = config.pprof
+    monitorOptions.version = BuildInfo.version
+    if monitorOptions.enabled {
+      // First in the group, so last to stop: /readyz answers 503 through the whole shutdown.
+      let monitor = try MonitorEndpoint(
+        address: ListenAddress(config.monitorAddress, defaultPort: 33970), tls: tls, store: store,
+        readiness: readiness, registry: registry, options: monitorOptions, logger: logger)
+      observability.append(.init(service: monitor))
     }
 
-    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-      .init(service: StoreService(store: store))
-    ]
+    var services = observability + [.init(service: StoreService(store: store))]
     if let snapshotter {
       // Before the listeners: shut down after them, so the last snapshot is final.
       services.append(.init(service: SnapshotService(snapshotter: snapshotter, interval: config.store.snapshotInterval)))
@@ -69,7 +82,9 @@ struct ServerApp {
     let group = ServiceGroup(
       configuration: ServiceGroupConfiguration(
         services: services + listeners + [
-          .init(service: ListenerAnnouncer(endpoint: endpoint, logger: logger)),
+          .init(
+            service: ReadinessService(
+              endpoint: endpoint, readiness: readiness, shutdownDelay: config.shutdownDelay, logger: logger)),
           .init(service: shutdown, successTerminationBehavior: .gracefullyShutdownGroup),
         ],
         gracefulShutdownSignals: [.sigterm, .sigint],
@@ -137,16 +152,24 @@ struct StoreService: Service {
   }
 }
 
-/// Logs the bound address once the listener is up (tests read it to find port 0's port).
-struct ListenerAnnouncer: Service {
+/// Logs the gRPC address once bound (tests read it to find port 0's port) and marks the
+/// server ready. Last in the group, it is the first to hear of a graceful shutdown: it
+/// marks the server draining and holds the listeners open for `shutdownDelay`.
+struct ReadinessService: Service {
   let endpoint: GRPCEndpoint
+  let readiness: Readiness
+  let shutdownDelay: Duration
   let logger: Logger
 
   func run() async throws {
-    try await cancelWhenGracefulShutdown {
-      let address = try await endpoint.boundAddress()
-      logger.notice("grpc listening", metadata: ["address": "\(address)"])
-      try await gracefulShutdown()
+    let address = try await endpoint.boundAddress()
+    logger.notice("grpc listening", metadata: ["address": "\(address)"])
+    readiness.markReady()
+    try? await gracefulShutdown()  // throws only when the group is cancelled
+    readiness.markDraining()
+    if shutdownDelay > .zero, !Task.isCancelled {
+      logger.notice("draining before shutdown", metadata: ["seconds": "\(shutdownDelay)"])
+      try? await Task.sleep(for: shutdownDelay)
     }
   }
 }

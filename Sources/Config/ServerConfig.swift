@@ -7,6 +7,9 @@ public struct ServerConfig: Sendable, Equatable {
   public var listenAddress = "localhost:33969"
   public var name = ServerConfig.defaultName
   public var gracefulShutdownTimeout: Duration = .seconds(30)
+  /// How long the listeners keep serving after a graceful shutdown starts, with /readyz
+  /// already 503, so that load balancers stop sending requests first.
+  public var shutdownDelay: Duration = .zero
   public var logLevel = LogLevelName.info
   public var logJSON = false
   public var logEvents = false

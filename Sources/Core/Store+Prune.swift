@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import Synchronization
 
 extension Store {
@@ -9,6 +10,7 @@ extension Store {
     let count = counters.keys.value
     if count < target { return 0 }
     counters.pruneCompleted.add(1)
+    let started = ContinuousClock.now
     let now = clock.now()
     var candidates: [(key: String, score: Double)] = []
     for shard in shards {
@@ -31,6 +33,8 @@ extension Store {
         removed += 1
       }
     }
+    Metrics.Timer(label: "keyquarry_prune_duration_seconds").record(duration: ContinuousClock.now - started)
+    Counter(label: "keyquarry_pruned_keys_total").increment(by: removed)
     return removed
   }
 

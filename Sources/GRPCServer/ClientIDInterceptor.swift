@@ -22,18 +22,13 @@ struct ClientIDInterceptor: ServerInterceptor {
       -> StreamingServerResponse<Output>
   ) async throws -> StreamingServerResponse<Output> {
     let client = try ClientID.validate(request.metadata[stringValues: "client_id"].first { _ in true })
-    var response = try await RequestClient.$id.withValue(client) {
+    let response = try await RequestClient.$id.withValue(client) {
       try await next(request, context)
     }
     // A streaming handler runs when its response is written: keep the id for it too.
-    if case .success(var contents) = response.accepted {
-      let producer = contents.producer
-      contents.producer = { writer in
-        try await RequestClient.$id.withValue(client) { try await producer(writer) }
-      }
-      response.accepted = .success(contents)
-    }
-    return response
+    return response.onCompletion(around: { body in
+      try await RequestClient.$id.withValue(client) { try await body() }
+    }) { _ in }
   }
 }
 

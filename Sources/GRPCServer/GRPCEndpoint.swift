@@ -2,6 +2,7 @@ import Core
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import KeyquarryProtos
 import Logging
 import NIOCore
 import NIOPosix
@@ -28,7 +29,7 @@ public final class GRPCEndpoint: Service, Sendable {
 
   public init(
     address: ListenAddress, tls: TLSFiles?, store: Store, logger: Logger,
-    admin hooks: AdminHooks
+    admin hooks: AdminHooks, telemetry: Telemetry = Telemetry()
   ) throws {
     if case .unix(let path) = address { try UnixSocketFile.prepare(path) }
     self.address = address
@@ -58,7 +59,18 @@ public final class GRPCEndpoint: Service, Sendable {
         KeyQuarryService(store: store),
         AdminService(store: store, hooks: hooks),
       ],
-      interceptors: [ClientIDInterceptor()])
+      interceptors: Self.interceptors(telemetry))
+  }
+
+  /// Tracing outermost, so that rejected calls are traced and timed too.
+  private static func interceptors(_ telemetry: Telemetry) -> [any ServerInterceptor] {
+    var interceptors: [any ServerInterceptor] = []
+    if telemetry.tracing { interceptors.append(RPCTracingInterceptor()) }
+    if telemetry.metrics {
+      interceptors.append(
+        RPCMetricsInterceptor(methods: Keyquarry_KeyQuarry.Method.descriptors + Keyquarry_Admin.Method.descriptors))
+    }
+    return interceptors + [ClientIDInterceptor()]
   }
 
   /// The bound address (with the real port when 0 was asked for), once listening.

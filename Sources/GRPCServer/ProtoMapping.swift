@@ -75,7 +75,7 @@ extension Keyquarry_InspectResponse {
 }
 
 extension Keyquarry_ServerMetrics {
-  init(_ stats: StoreStats) {
+  public init(_ stats: StoreStats) {
     self.init()
     keys = UInt64(stats.keys)
     totalSize = UInt64(stats.totalSize)

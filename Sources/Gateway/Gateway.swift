@@ -4,13 +4,14 @@ import GRPCCore
 import GRPCServer
 import Hummingbird
 import KeyquarryProtos
-import Synchronization
+import Tracing
 
 /// Settings of the HTTP gateway (gateway.md).
 public struct GatewayOptions: Sendable {
   public var corsOrigins: [String] = []
   public var sseHeartbeat: Duration = .seconds(15)
   public var serveUI = true
+  public var telemetry = Telemetry()
 
   public init() {}
 }
@@ -22,7 +23,7 @@ struct Gateway: Sendable {
   let service: KeyQuarryService
   let admin: AdminService
   let options: GatewayOptions
-  let health: HealthState
+  let readiness: Readiness
 
   /// Largest JSON body: a base64 value of max_value_size plus room for the other fields.
   var jsonLimit: Int { store.options.maxValueSize * 4 / 3 + 64 * 1024 }
@@ -35,11 +36,28 @@ struct Gateway: Sendable {
     let client = try request.caller(context)
     let serverContext = ServerContext(
       descriptor: method, remotePeer: "http:\(context.peer)", localPeer: "gateway", cancellation: .init())
-    return try await RequestClient.serving(as: client) { try await body(serverContext) }
+    guard options.telemetry.tracing else {
+      return try await RequestClient.serving(as: client) { try await body(serverContext) }
+    }
+    // A child of the REST request's span: the RPC span the gRPC transport would record.
+    let parent = ServiceContext.current ?? .topLevel
+    let span = RPCSpan.start(method, client: client, key: try? request.key(context), parent: parent)
+    do {
+      let result = try await ServiceContext.withValue(span.context) {
+        try await RequestClient.serving(as: client) { try await body(serverContext) }
+      }
+      RPCSpan.end(span, nil)
+      return result
+    } catch {
+      RPCSpan.end(span, rpcCode(of: error))
+      throw error
+    }
   }
 
   func router() -> Router<GatewayContext> {
     let router = Router(context: GatewayContext.self)
+    if options.telemetry.tracing { router.add(middleware: TracingMiddleware()) }
+    if options.telemetry.metrics { router.add(middleware: MetricsMiddleware()) }
     router.add(middleware: ErrorMiddleware())
     if !options.corsOrigins.isEmpty { router.add(middleware: CORSHeaders(origins: options.corsOrigins)) }
     addKeyRoutes(to: router)
@@ -48,11 +66,4 @@ struct Gateway: Sendable {
     addStaticRoutes(to: router)
     return router
   }
-}
-
-/// Serving until a graceful shutdown starts; /healthz reports 503 from then on.
-final class HealthState: Sendable {
-  private let serving = Mutex(true)
-  var isServing: Bool { serving.withLock { $0 } }
-  func stopServing() { serving.withLock { $0 = false } }
 }

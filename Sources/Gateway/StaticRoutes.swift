@@ -6,11 +6,7 @@ import NIOCore
 
 extension Gateway {
   func addStaticRoutes(to router: Router<GatewayContext>) {
-    router.get("/healthz") { _, _ in
-      Response(
-        status: health.isServing ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
-        body: .init(byteBuffer: ByteBuffer(string: health.isServing ? "OK\n" : "shutting down\n")))
-    }
+    router.addHealthRoutes(readiness: readiness)
     router.get("/openapi.yaml") { _, _ in try Self.embedded("openapi.yaml") }
     guard options.serveUI else { return }
     // `/ui` and `/ui/` are one route; the page links its files absolutely.

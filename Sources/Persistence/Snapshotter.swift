@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Logging
+import Metrics
 
 /// Saves the store to a database and restores it: on start (newest complete snapshot
 /// for `name`), every `interval` when something changed, and at shutdown. A failed
@@ -38,6 +39,7 @@ public struct Snapshotter: Sendable {
     try await database.readChunks(of: info.id) { [store] chunk in
       try SnapshotCodec.restore(chunk: chunk, into: store)
     }
+    Timer(label: "keyquarry_snapshot_restore_duration_seconds").record(duration: ContinuousClock.now - started)
     logger.notice(
       "restored snapshot",
       metadata: ["id": "\(info.id)", "name": "\(info.name)", "keys": "\(store.stats().keys)", "seconds": "\(ContinuousClock.now - started)"])
@@ -53,15 +55,24 @@ public struct Snapshotter: Sendable {
       let chunks = SnapshotChunks(snapshot, writerVersion: writerVersion)
       let info = try await withDeadline(timeout) { [database, name] in try await database.save(name: name, chunks: chunks) }
       store.countSnapshot(succeeded: true)
+      Self.record(since: started, result: "ok")
+      Gauge(label: "keyquarry_snapshot_last_bytes").record(info.bytes)
+      Gauge(label: "keyquarry_snapshot_last_success_timestamp_seconds").record(Date().timeIntervalSince1970)
       logger.info(
         "snapshot saved",
         metadata: ["id": "\(info.id)", "keys": "\(info.keys)", "bytes": "\(info.bytes)", "seconds": "\(ContinuousClock.now - started)"])
       return info
     } catch {
       store.countSnapshot(succeeded: false)
+      Self.record(since: started, result: "failed")
       logger.error("snapshot failed", metadata: ["error": "\(error)"])
       throw error
     }
+  }
+
+  private static func record(since started: ContinuousClock.Instant, result: String) {
+    Timer(label: "keyquarry_snapshot_duration_seconds", dimensions: [("result", result)])
+      .record(duration: ContinuousClock.now - started)
   }
 
   /// Saves every `interval` while something changed; failures are retried next time.

@@ -16,16 +16,17 @@ OUTPUT = ROOT / "test-output"
 
 
 class Server:
-    def __init__(self, extra_env=None):
+    def __init__(self, extra_env=None, args=()):
         self.home = tempfile.mkdtemp(prefix="kq-web-")
         env = {k: v for k, v in os.environ.items() if not k.startswith("KEYQUARRY_")}
         env.update({"HOME": self.home, **(extra_env or {})})
         self.log = open(os.path.join(self.home, "server.log"), "w+")
         self.process = subprocess.Popen(
-            [BINARY, "serve", "--listen", "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--log-json"],
+            [BINARY, "serve", "--listen", "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--log-json", *args],
             stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=self.home)
         self.grpc = self._address("grpc listening")
         self.http = "http://" + self._address("http listening")
+        self.monitor = "http://" + self._address("monitor listening") if "--monitor-address" in args else None
 
     def _address(self, message, timeout=20):
         deadline = time.time() + timeout

@@ -1,0 +1,73 @@
+import Core
+import GRPCServer
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+import Synchronization
+
+/// An HTTP/1.1 server on a TCP address or a unix socket, with TLS when given: the
+/// gateway's and the monitor's. Logs "`<name>` listening" with the bound address.
+public final class HTTPListener: Sendable {
+  public let address: ListenAddress
+  private let name: String
+  private let tls: TLSFiles?
+  private let logger: Logger
+  private let bound = Mutex<ListenAddress?>(nil)
+
+  public init(name: String, address: ListenAddress, tls: TLSFiles?, logger: Logger) throws {
+    if case .unix(let path) = address { try UnixSocketFile.prepare(path) }
+    self.name = name
+    self.address = address
+    self.tls = tls
+    self.logger = logger
+  }
+
+  /// The address actually bound (the real port when 0 was asked for), once listening.
+  public var boundAddress: ListenAddress? { bound.withLock { $0 } }
+
+  /// Serves until a graceful shutdown, which first runs `onGracefulShutdown`.
+  public func run<Responder: HTTPResponderBuilder>(
+    _ responder: Responder,
+    onGracefulShutdown: @escaping @Sendable () -> Void = {}
+  ) async throws where Responder.Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
+    let bindAddress: BindAddress =
+      switch address {
+      case .tcp(let host, let port): .hostname(host == "localhost" ? "127.0.0.1" : host, port: port)
+      case .unix(let path): .unixDomainSocket(path: path)
+      }
+    let server: HTTPServerBuilder =
+      if let tls {
+        try .tls(
+          .http1(),
+          tlsConfiguration: .makeServerConfiguration(
+            certificateChain: NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
+            privateKey: .privateKey(NIOSSLPrivateKey(file: tls.key, format: .pem))))
+      } else {
+        .http1()
+      }
+    let app = Application(
+      router: responder, server: server,
+      configuration: .init(address: bindAddress, serverName: "keyquarry"),
+      onServerRunning: { [self] channel in
+        let local =
+          if let ip = channel.localAddress?.ipAddress, let port = channel.localAddress?.port {
+            ListenAddress.tcp(host: ip, port: port)
+          } else {
+            address
+          }
+        bound.withLock { $0 = local }
+        logger.notice("\(name) listening", metadata: ["address": "\(local)"])
+      },
+      logger: logger)
+    defer { if case .unix(let path) = address { UnixSocketFile.remove(path) } }
+    try await withGracefulShutdownHandler {
+      try await app.run()
+    } onGracefulShutdown: {
+      onGracefulShutdown()
+    }
+  }
+}

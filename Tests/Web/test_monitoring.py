@@ -1,0 +1,125 @@
+"""The monitor server of a real `keyquarry serve`: /metrics read by Prometheus's own
+text parser after a scripted workload, /debug/vars, and the health endpoints."""
+import json
+import signal
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import Server
+
+MONITORED = ("--monitor-address", "127.0.0.1:0", "--prometheus", "--expvar", "--fresh")
+ADMIN = {"KEYQUARRY_PRIVILEGED_CLIENT_ID": "pytest", "KEYQUARRY_SNAPSHOT_ENABLED": "true"}
+
+
+@pytest.fixture
+def monitored():
+    instance = Server(extra_env=ADMIN, args=MONITORED)
+    yield instance
+    assert instance.stop() == 0
+
+
+def fetch(url, method="GET", body=None, headers=None):
+    """(status, body) of one HTTP request; error statuses are returned, not raised."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def samples(server):
+    """{(sample name, frozenset of labels): value} of one scrape."""
+    status, body = fetch(server.monitor + "/metrics")
+    assert status == 200
+    found = {}
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return found
+
+
+def value(found, name, **labels):
+    return found.get((name, frozenset(labels.items())), 0)
+
+
+def test_metrics_count_the_workload(monitored):
+    for i in range(5):
+        assert monitored.client("set", f"k{i}", "v").returncode == 0
+    for _ in range(3):
+        assert monitored.client("get", "k0").returncode == 0
+    assert monitored.client("get", "missing").returncode != 0
+    assert monitored.client("set", "k0", "again").returncode == 0
+    assert fetch(monitored.http + "/v1/keys/rest", "PUT", b"x")[0] == 201
+    for _ in range(2):
+        assert fetch(monitored.http + "/v1/keys/rest")[0] == 200
+    assert fetch(monitored.http + "/v1/keys/nothing")[0] == 404
+    assert monitored.client("snapshot").returncode == 0
+
+    found = samples(monitored)
+    grpc = "keyquarry_grpc_requests_total"
+    kq = {"service": "keyquarry.KeyQuarry"}
+    assert value(found, grpc, **kq, method="Set", code="OK") == 6
+    assert value(found, grpc, **kq, method="Get", code="OK") == 3
+    assert value(found, grpc, **kq, method="Get", code="NotFound") == 1
+    assert value(found, "keyquarry_grpc_request_duration_seconds_count", **kq, method="Get") == 4
+    assert value(found, grpc, service="keyquarry.Admin", method="Snapshot", code="OK") == 1
+    http = "keyquarry_http_requests_total"
+    route = "/v1/keys/{key}"
+    assert value(found, http, route=route, method="PUT", status="201") == 1
+    assert value(found, http, route=route, method="GET", status="200") == 2
+    assert value(found, http, route=route, method="GET", status="404") == 1
+    assert value(found, "keyquarry_http_request_duration_seconds_count", route=route, method="GET", status="200") == 2
+    assert value(found, "keyquarry_keys") == 6
+    assert value(found, "keyquarry_total_size_bytes") == 4 * 1 + len("again") + 1
+    assert value(found, "keyquarry_events_total", event="UPDATED") == 1
+    assert value(found, "keyquarry_snapshots_created_total") == 1
+    assert value(found, "keyquarry_snapshot_duration_seconds_count", result="ok") == 1
+    assert value(found, "process_resident_memory_bytes") > 1_000_000
+
+    # Counters move by what happened since the last scrape, never backwards.
+    assert monitored.client("get", "k1").returncode == 0
+    again = samples(monitored)
+    assert value(again, grpc, **kq, method="Get", code="OK") == 4
+    assert value(again, "keyquarry_snapshots_created_total") == 1
+
+
+def test_debug_vars(monitored):
+    assert monitored.client("set", "a", "1").returncode == 0
+    assert monitored.client("snapshot").returncode == 0
+    status, body = fetch(monitored.monitor + "/debug/vars")
+    assert status == 200
+    document = json.loads(body)
+    assert document["keyquarry"]["keys"] == 1
+    assert document["keyquarry"]["snapshots_created"] == 1
+    assert document["keyquarry"]["events"]["new"] >= 1
+    assert "serve" in document["cmdline"]
+    assert document["memstats"]["resident_bytes"] > 0
+    assert document["build"]["version"]
+    # Every other path answers OK, as the original's monitor does.
+    assert fetch(monitored.monitor + "/anything") == (200, b"OK")
+
+
+def test_health_turns_503_while_shutting_down():
+    server = Server(extra_env={"KEYQUARRY_SHUTDOWN_DELAY": "3s"}, args=MONITORED)
+    try:
+        assert fetch(server.monitor + "/readyz") == (200, b"ready\n")
+        assert fetch(server.monitor + "/healthz")[0] == 200
+        server.process.send_signal(signal.SIGTERM)
+        deadline = time.time() + 2
+        while fetch(server.monitor + "/readyz")[0] != 503:
+            assert time.time() < deadline, "/readyz did not turn 503"
+            time.sleep(0.05)
+        assert fetch(server.monitor + "/healthz")[0] == 503
+        assert fetch(server.http + "/healthz")[0] == 503
+        # The listeners still serve during shutdown_delay: load balancers drain first.
+        assert server.client("set", "late", "1").returncode == 0
+        assert server.process.wait(timeout=20) == 0
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+        server.log.close()
