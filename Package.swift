@@ -11,6 +11,8 @@ let package = Package(
   platforms: [.macOS(.v15)],
   products: [
     .executable(name: "keyquarry", targets: ["CLI"]),
+    // The store alone, for Benchmarks/Micro (ordo-one/benchmark) and other embedders.
+    .library(name: "KeyquarryCore", targets: ["Core"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),

@@ -1,5 +1,5 @@
 // Core throughput and memory: Set/Get ops/s on 1 and 2 threads, bytes per key for
-// 1M 100-byte values. Run with scripts/bench (release build); not a test.
+// 1M 100-byte values. Run with scripts/bench/core (release build); not a test.
 import Core
 import Dispatch
 import Foundation

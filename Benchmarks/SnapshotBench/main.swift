@@ -1,6 +1,6 @@
 // Snapshot and restore: time and peak memory for 100k and 1M keys (100-byte values) on
 // SQLite and, when KQ_BENCH_POSTGRES names a database URL, PostgreSQL; and the longest
-// stall a writer sees while a snapshot is taken. Run with scripts/bench snapshot.
+// stall a writer sees while a snapshot is taken. Run with scripts/bench/snapshot.
 import Core
 import Dispatch
 import Foundation

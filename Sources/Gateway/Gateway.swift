@@ -35,7 +35,7 @@ struct Gateway: Sendable {
   ) async throws -> Result {
     let client = try request.caller(context)
     let serverContext = ServerContext(
-      descriptor: method, remotePeer: "http:\(context.peer)", localPeer: "gateway", cancellation: .init())
+      descriptor: method, remotePeer: "http", localPeer: "gateway", cancellation: .init())
     guard options.telemetry.tracing else {
       return try await RequestClient.serving(as: client) { try await body(serverContext) }
     }

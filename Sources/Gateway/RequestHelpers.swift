@@ -28,6 +28,7 @@ extension Request {
   /// The percent-decoded `{key}` path parameter: any key gRPC accepts is reachable.
   func key(_ context: GatewayContext) throws -> String {
     let raw = try context.parameters.require("key")
+    guard raw.utf8.contains(UInt8(ascii: "%")) else { return raw }
     guard let key = raw.removingPercentEncoding else { throw GatewayError.invalid("bad percent-encoding in key") }
     return key
   }
@@ -89,12 +90,26 @@ extension Data {
   init(bufferBytes buffer: ByteBuffer) { self.init(buffer.readableBytesView) }
 }
 
-/// `type/subtype` of RFC 9110 token characters, optionally followed by printable ASCII parameters.
+/// `type/subtype` of RFC 9110 token characters, optionally followed by `;` and printable
+/// ASCII parameters. Runs on every raw GET, so it reads bytes and allocates nothing.
 func isMediaType(_ text: String) -> Bool {
-  let token: (Character) -> Bool = { $0.isASCII && ($0.isLetter || $0.isNumber || "!#$&^_.+-".contains($0)) }
-  let parts = text.split(separator: ";", maxSplits: 1)
-  guard let essence = parts.first, !text.isEmpty else { return false }
-  let halves = essence.trimmingCharacters(in: .whitespaces).split(separator: "/", omittingEmptySubsequences: false)
-  guard halves.count == 2, halves.allSatisfy({ !$0.isEmpty && $0.allSatisfy(token) }) else { return false }
-  return parts.count == 1 || parts[1].allSatisfy { $0.isASCII && ($0 == " " || $0 == "\t" || !$0.isWhitespace) && !($0.asciiValue! < 0x20) }
+  func isToken(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+      true
+    default:
+      "!#$&^_.+-".utf8.contains(byte)
+    }
+  }
+  var utf8 = text.utf8[...]
+  // Optional whitespace around the essence, as before: " text/plain" is accepted.
+  while utf8.first == UInt8(ascii: " ") || utf8.first == UInt8(ascii: "\t") { utf8.removeFirst() }
+  let essenceEnd = utf8.firstIndex(of: UInt8(ascii: ";")) ?? utf8.endIndex
+  var essence = utf8[..<essenceEnd]
+  while essence.last == UInt8(ascii: " ") || essence.last == UInt8(ascii: "\t") { essence.removeLast() }
+  guard let slash = essence.firstIndex(of: UInt8(ascii: "/")) else { return false }
+  let type = essence[..<slash]
+  let subtype = essence[essence.index(after: slash)...]
+  guard !type.isEmpty, !subtype.isEmpty, type.allSatisfy(isToken), subtype.allSatisfy(isToken) else { return false }
+  return utf8[essenceEnd...].allSatisfy { $0 == UInt8(ascii: "\t") || (0x20..<0x7F).contains($0) }
 }
