@@ -123,3 +123,45 @@ def test_health_turns_503_while_shutting_down():
         if server.process.poll() is None:
             server.process.kill()
         server.log.close()
+
+
+def test_monitor_over_tls_and_a_unix_socket(tmp_path):
+    """TLS with the server's certificate when one is configured (behavior.md §9), and
+    `unix://` addresses like the other listeners."""
+    import socket
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-days", "1", "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=30)
+    tls = Server(
+        extra_env={"KEYQUARRY_SSL_CERTFILE": str(cert), "KEYQUARRY_SSL_KEYFILE": str(key)},
+        args=("--monitor-address", "127.0.0.1:0", "--expvar", "--fresh"))
+    try:
+        context = ssl.create_default_context(cafile=str(cert))
+        context.check_hostname = False
+        url = tls.monitor.replace("http://", "https://") + "/healthz"
+        with urllib.request.urlopen(url, context=context, timeout=10) as response:
+            assert response.status == 200
+        with pytest.raises(OSError):
+            urllib.request.urlopen(tls.monitor + "/healthz", timeout=5)  # plaintext is refused
+    finally:
+        assert tls.stop() == 0
+
+    path = tmp_path / "monitor.sock"
+    unix = Server(args=("--monitor-address", f"unix://{path}", "--expvar", "--fresh"))
+    try:
+        with socket.socket(socket.AF_UNIX) as client:
+            client.settimeout(10)
+            client.connect(str(path))
+            client.sendall(b"GET /readyz HTTP/1.1\r\nHost: monitor\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := client.recv(4096):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"ready\n")
+    finally:
+        assert unix.stop() == 0
+    assert not path.exists(), "the socket file is removed on shutdown"
