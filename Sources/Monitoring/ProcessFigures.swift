@@ -8,7 +8,18 @@ struct ProcessFigures: Sendable {
   var cpuSeconds: Double = 0
   var threads: Double = 0
 
-  static let startTime = Date()
+  /// When the process started: field 22 of /proc/self/stat (clock ticks after boot) plus
+  /// the boot time from /proc/stat; the first use's time where /proc is missing.
+  static let startTime: Date = {
+    guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")"),
+      let ticks = stat[stat.index(after: close)...].split(separator: " ").dropFirst(19).first.flatMap({ Double($0) }),
+      let boot = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+      let line = boot.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
+      let bootTime = Double(line.dropFirst("btime ".count))
+    else { return Date() }
+    return Date(timeIntervalSince1970: bootTime + ticks / Double(sysconf(Int32(_SC_CLK_TCK))))
+  }()
 
   static func current() -> ProcessFigures {
     var figures = ProcessFigures()
