@@ -45,8 +45,8 @@ DSEC=${DUR%s}
 # timeout: the wrk duration plus a margin (wrk's own -d bounds it already)
 TMO=$(( ${DSEC%%[!0-9]*} + 30 ))
 
-run_once() {
-  local tag=$1 dur=$2 out cpu
+run_once() {  # run_once DURATION TAG
+  local dur=$1 tag=$2 out cpu
   out="$KQB_STATE/results/raw/wrk-$(date +%Y%m%dT%H%M%S%N)-$tag.txt"
   [ "$tag" != warmup ] && [ "${QUIET_MAX:-90}" != 0 ] && wait_quiet "${QUIET_MAX:-90}" "$SRV_PIDS" > /dev/null
   cpu=$(measure "$out" "$SRV_PIDS" -- timeout "$TMO" wrk -t "$T" -c "$C" -d "$dur" --latency "${SCRIPT[@]}" "${HDRS[@]}" "$URL")
@@ -70,18 +70,5 @@ run_once() {
 }
 
 log "workload: $WORKLOAD | peer: $PEER | $(pin_label) | wrk -t $T -c $C -d $DUR --latency ${SCRIPT[*]} ${HDRS[*]} $URL ${BODY:+($METHOD $BODY)}"
-w=$(run_once warmup 2s); log "warm-up: $w"
-rps_l=() mean_l=() p50_l=() p99_l=() srv_l=() gen_l=() oth_l=() allok=yes
-for ((r = 1; r <= RUNS; r++)); do
-  read -r rps mean p50 p99 ok srv gen oth note < <(run_once "run$r" "$DUR")
-  log "run $r: ${rps} req/s  mean ${mean} ms  p50 ${p50} ms  p99 ${p99} ms  ok=$ok  cores srv/gen/other=$srv/$gen/$oth  $note"
-  record "$WORKLOAD" "$PEER" "$(pin_label)" "$r" "$rps" "$mean" "$p50" "$p99" "$ok" "$srv" "$gen" "$oth" "$note"
-  [ "$ok" = yes ] || allok=NO
-  rps_l+=("$rps") mean_l+=("$mean") p50_l+=("$p50") p99_l+=("$p99") srv_l+=("$srv") gen_l+=("$gen") oth_l+=("$oth")
-done
-med() { printf '%s\n' "$@" | median; }
-m=("$(med "${rps_l[@]}")" "$(med "${mean_l[@]}")" "$(med "${p50_l[@]}")" "$(med "${p99_l[@]}")" "$allok" \
-   "$(med "${srv_l[@]}")" "$(med "${gen_l[@]}")" "$(med "${oth_l[@]}")")
-record "$WORKLOAD" "$PEER" "$(pin_label)" median "${m[@]}" "runs=$RUNS; wrk -t $T -c $C -d $DUR --latency ${SCRIPT[*]} ${BODY:+($METHOD $(basename "$BODY"))} ${HDRS[*]} $URL"
-printf 'MEDIAN\t%s\t%s\t%s\treq/s=%s\tmean_ms=%s\tp50_ms=%s\tp99_ms=%s\tall_ok=%s\tcores_srv/gen/other=%s/%s/%s\n' \
-  "$WORKLOAD" "$PEER" "$(pin_label)" "${m[@]}"
+w=$(run_once 2s warmup); log "warm-up: $w"
+repeat_runs "wrk -t $T -c $C -d $DUR --latency ${SCRIPT[*]} ${BODY:+($METHOD $(basename "$BODY"))} ${HDRS[*]} $URL" run_once "$DUR"
