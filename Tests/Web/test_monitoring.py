@@ -88,6 +88,18 @@ def test_metrics_count_the_workload(monitored):
     assert value(again, "keyquarry_snapshots_created_total") == 1
 
 
+def test_prune_metrics(monitored):
+    for i in range(5):
+        assert monitored.client("set", f"p{i}", "v").returncode == 0
+    assert monitored.client("prune", "2").returncode == 0
+    found = samples(monitored)
+    assert value(found, "keyquarry_prune_completed_total") == 1
+    assert value(found, "keyquarry_pruned_keys_total") == 3
+    assert value(found, "keyquarry_prune_duration_seconds_count") == 1
+    assert value(found, "keyquarry_events_total", event="EXPUNGED") == 3
+    assert value(found, "keyquarry_keys") == 2
+
+
 def test_debug_vars(monitored):
     assert monitored.client("set", "a", "1").returncode == 0
     assert monitored.client("snapshot").returncode == 0
