@@ -1,7 +1,7 @@
 import Core
 import Foundation
 import GRPCCore
-import GRPCNIOTransportHTTP2
+import NIOSSL
 import KeyquarryProtos
 import Logging
 import NIOCore
@@ -23,7 +23,8 @@ public struct TLSFiles: Sendable, Equatable {
 /// graceful shutdown ends the watch streams, then lets in-flight RPCs finish.
 public final class GRPCEndpoint: Service, Sendable {
   public let address: ListenAddress
-  private let server: GRPCServer<HTTP2ServerTransport.Posix>
+  private let transport: GRPCTransport
+  private let server: GRPCServer<GRPCTransport>
   private let store: Store
   private let logger: Logger
 
@@ -35,50 +36,43 @@ public final class GRPCEndpoint: Service, Sendable {
     self.address = address
     self.store = store
     self.logger = logger
-    let security: HTTP2ServerTransport.Posix.TransportSecurity =
-      if let tls {
-        .tls(
-          certificateChain: [.file(path: tls.certificate, format: .pem)],
-          privateKey: .file(path: tls.key, format: .pem))
-      } else {
-        .plaintext
-      }
-    let transport = HTTP2ServerTransport.Posix(
-      address: try Self.socketAddress(address),
-      transportSecurity: security,
-      config: .defaults { config in
-        // Values up to max_value_size must fit in one message, with room for the envelope.
-        config.rpc.maxRequestPayloadSize = max(
-          4 * 1024 * 1024, store.options.maxValueSize + 64 * 1024)
-        config.connection.keepalive.time = .seconds(10)
-        config.connection.keepalive.timeout = .seconds(60)
-      })
+    let service = KeyQuarryService(store: store)
+    let metrics =
+      telemetry.metrics
+      ? RPCMetrics(methods: Keyquarry_KeyQuarry.Method.descriptors + Keyquarry_Admin.Method.descriptors) : nil
+    transport = GRPCTransport(
+      target: try Self.target(address), tls: try tls.map(Self.tlsContext),
+      // A traced call needs the tracing interceptor, so with tracing on every call goes
+      // through GRPCServer.
+      direct: telemetry.tracing ? [:] : service.directMethods(metrics: metrics),
+      // Values up to max_value_size must fit in one message, with room for the envelope.
+      maxRequestPayload: max(4 * 1024 * 1024, store.options.maxValueSize + 64 * 1024))
     server = GRPCServer(
       transport: transport,
-      services: [
-        KeyQuarryService(store: store),
-        AdminService(store: store, hooks: hooks),
-      ],
-      interceptors: Self.interceptors(telemetry))
+      services: [service, AdminService(store: store, hooks: hooks)],
+      interceptors: Self.interceptors(telemetry, metrics: metrics))
   }
 
   /// Tracing outermost, so that rejected calls are traced and timed too.
-  private static func interceptors(_ telemetry: Telemetry) -> [any ServerInterceptor] {
+  private static func interceptors(_ telemetry: Telemetry, metrics: RPCMetrics?) -> [any ServerInterceptor] {
     var interceptors: [any ServerInterceptor] = []
     if telemetry.tracing { interceptors.append(RPCTracingInterceptor()) }
-    if telemetry.metrics {
-      interceptors.append(
-        RPCMetricsInterceptor(methods: Keyquarry_KeyQuarry.Method.descriptors + Keyquarry_Admin.Method.descriptors))
-    }
+    if let metrics { interceptors.append(RPCMetricsInterceptor(metrics: metrics)) }
     return interceptors + [ClientIDInterceptor()]
+  }
+
+  private static func tlsContext(_ files: TLSFiles) throws -> NIOSSLContext {
+    var configuration = TLSConfiguration.makeServerConfiguration(
+      certificateChain: try NIOSSLCertificate.fromPEMFile(files.certificate).map { .certificate($0) },
+      privateKey: .privateKey(try NIOSSLPrivateKey(file: files.key, format: .pem)))
+    configuration.applicationProtocols = ["grpc-exp", "h2"]
+    return try NIOSSLContext(configuration: configuration)
   }
 
   /// The bound address (with the real port when 0 was asked for), once listening.
   public func boundAddress() async throws -> ListenAddress {
-    let bound = try await server.listeningAddress
-    if let ipv4 = bound?.ipv4 { return .tcp(host: ipv4.host, port: ipv4.port) }
-    if let ipv6 = bound?.ipv6 { return .tcp(host: ipv6.host, port: ipv6.port) }
-    return address
+    guard let bound = await transport.listeningAddress, let port = bound.port else { return address }
+    return .tcp(host: bound.ipAddress ?? "127.0.0.1", port: port)
   }
 
   public func run() async throws {
@@ -91,17 +85,13 @@ public final class GRPCEndpoint: Service, Sendable {
     }
   }
 
-  static func socketAddress(_ address: ListenAddress) throws -> GRPCNIOTransportCore.SocketAddress {
+  static func target(_ address: ListenAddress) throws -> GRPCTransport.Target {
     switch address {
     case .unix(let path):
-      return .unixDomainSocket(path: path)
+      return .unix(path)
     case .tcp(let host, let port):
-      if host == "localhost" { return .ipv4(host: "127.0.0.1", port: port) }
-      let resolved = try NIOCore.SocketAddress.makeAddressResolvingHost(host, port: port)
-      switch resolved {
-      case .v6: return .ipv6(host: resolved.ipAddress ?? host, port: port)
-      default: return .ipv4(host: resolved.ipAddress ?? host, port: port)
-      }
+      let host = host == "localhost" ? "127.0.0.1" : host
+      return .tcp(try SocketAddress.makeAddressResolvingHost(host, port: port))
     }
   }
 }

@@ -4,18 +4,16 @@ import GRPCCore
 import KeyquarryProtos
 import SwiftProtobuf
 
-/// The `keyquarry.KeyQuarry` service: maps each RPC onto the store. Transport-free, so
-/// the REST gateway serves the very same implementation.
-public struct KeyQuarryService: Keyquarry_KeyQuarry.SimpleServiceProtocol {
+/// The `keyquarry.KeyQuarry` service: maps each RPC onto the store. Transport-free: the
+/// gRPC server, its event-loop fast path (`DirectMethods`) and the REST gateway all serve
+/// this one implementation. Every unary call is synchronous — one store call that never
+/// waits — and names its caller's validated client id.
+public struct KeyQuarryService: Sendable {
   let store: Store
 
   public init(store: Store) { self.store = store }
 
-  private var client: String { RequestClient.id }
-
-  public func set(request: Keyquarry_KeyValue, context: ServerContext) async throws
-    -> Keyquarry_SetResponse
-  {
+  func set(_ request: Keyquarry_KeyValue, by client: String) throws -> Keyquarry_SetResponse {
     let isNew = try store.set(
       request.key, value: request.value, contentType: request.contentType,
       lockDuration: request.hasLockDuration ? Duration(request.lockDuration) : nil,
@@ -26,45 +24,33 @@ public struct KeyQuarryService: Keyquarry_KeyQuarry.SimpleServiceProtocol {
     }
   }
 
-  public func get(request: Keyquarry_Key, context: ServerContext) async throws
-    -> Keyquarry_GetResponse
-  {
+  func get(_ request: Keyquarry_Key, by client: String) throws -> Keyquarry_GetResponse {
     let value = try store.get(request.key, by: client)
     return .with { $0.value = value }
   }
 
-  public func inspect(request: Keyquarry_InspectRequest, context: ServerContext) async throws
-    -> Keyquarry_InspectResponse
-  {
+  func inspect(_ request: Keyquarry_InspectRequest, by client: String) throws -> Keyquarry_InspectResponse {
     Keyquarry_InspectResponse(
       try store.inspect(
         request.key, includeValue: request.includeValue, includeMetrics: request.includeMetrics,
         by: client))
   }
 
-  public func delete(request: Keyquarry_DeleteRequest, context: ServerContext) async throws
-    -> Keyquarry_DeleteResponse
-  {
+  func delete(_ request: Keyquarry_DeleteRequest, by client: String) throws -> Keyquarry_DeleteResponse {
     try store.delete(request.key, by: client)
     return .with { $0.deleted = true }
   }
 
-  public func exists(request: Keyquarry_Key, context: ServerContext) async throws
-    -> Keyquarry_ExistsResponse
-  {
+  func exists(_ request: Keyquarry_Key, by client: String) -> Keyquarry_ExistsResponse {
     .with { $0.exists = store.exists(request.key) }
   }
 
-  public func pop(request: Keyquarry_PopRequest, context: ServerContext) async throws
-    -> Keyquarry_GetResponse
-  {
+  func pop(_ request: Keyquarry_PopRequest, by client: String) throws -> Keyquarry_GetResponse {
     let value = try store.pop(request.key, by: client)
     return .with { $0.value = value }
   }
 
-  public func clear(request: Keyquarry_ClearRequest, context: ServerContext) async throws
-    -> Keyquarry_ClearResponse
-  {
+  func clear(_ request: Keyquarry_ClearRequest, by client: String) throws -> Keyquarry_ClearResponse {
     let deleted = try store.clear(force: request.force, by: client)
     return .with {
       $0.success = true
@@ -72,24 +58,18 @@ public struct KeyQuarryService: Keyquarry_KeyQuarry.SimpleServiceProtocol {
     }
   }
 
-  public func listKeys(request: Keyquarry_ListKeysRequest, context: ServerContext) async throws
-    -> Keyquarry_ListKeysResponse
-  {
+  func listKeys(_ request: Keyquarry_ListKeysRequest) throws -> Keyquarry_ListKeysResponse {
     let keys = try store.listKeys(
       pattern: request.pattern, limit: Int(clamping: request.limit),
       includeReserved: request.includeReserved)
     return .with { $0.keys = keys }
   }
 
-  public func stats(request: Keyquarry_EmptyRequest, context: ServerContext) async throws
-    -> Keyquarry_ServerMetrics
-  {
+  func stats() -> Keyquarry_ServerMetrics {
     Keyquarry_ServerMetrics(store.stats())
   }
 
-  public func clearHistory(request: Keyquarry_EmptyRequest, context: ServerContext) async throws
-    -> Keyquarry_ClearHistoryResponse
-  {
+  func clearHistory() throws -> Keyquarry_ClearHistoryResponse {
     let (keys, cleared) = try store.clearHistory()
     return .with {
       $0.keys = Int64(keys)
@@ -97,24 +77,20 @@ public struct KeyQuarryService: Keyquarry_KeyQuarry.SimpleServiceProtocol {
     }
   }
 
-  public func lock(request: Keyquarry_LockRequest, context: ServerContext) async throws
-    -> Keyquarry_LockResponse
-  {
+  func lock(_ request: Keyquarry_LockRequest, by client: String) throws -> Keyquarry_LockResponse {
     try store.lock(
       request.key, duration: request.hasDuration ? Duration(request.duration) : nil,
       createIfMissing: request.createIfMissing, by: client)
     return .with { $0.success = true }
   }
 
-  public func unlock(request: Keyquarry_UnlockRequest, context: ServerContext) async throws
-    -> Keyquarry_UnlockResponse
-  {
+  func unlock(_ request: Keyquarry_UnlockRequest, by client: String) throws -> Keyquarry_UnlockResponse {
     try store.unlock(request.key, by: client)
     return .with { $0.success = true }
   }
 
-  public func getRevision(request: Keyquarry_GetRevisionRequest, context: ServerContext)
-    async throws -> Keyquarry_RevisionResponse
+  func getRevision(_ request: Keyquarry_GetRevisionRequest, by client: String) throws
+    -> Keyquarry_RevisionResponse
   {
     let revision = try store.revision(request.key, version: request.version, by: client)
     return .with {
@@ -123,9 +99,7 @@ public struct KeyQuarryService: Keyquarry_KeyQuarry.SimpleServiceProtocol {
     }
   }
 
-  public func register(request: Keyquarry_RegisterRequest, context: ServerContext) async throws
-    -> Keyquarry_RegisterResponse
-  {
+  func register(by client: String) throws -> Keyquarry_RegisterResponse {
     try store.register(client)
     return .with {
       $0.success = true
@@ -133,42 +107,45 @@ public struct KeyQuarryService: Keyquarry_KeyQuarry.SimpleServiceProtocol {
     }
   }
 
-  public func setReadOnly(request: Keyquarry_ReadOnlyRequest, context: ServerContext)
-    async throws -> Keyquarry_ReadOnlyResponse
-  {
+  func setReadOnly(_ request: Keyquarry_ReadOnlyRequest, by client: String) throws -> Keyquarry_ReadOnlyResponse {
     try store.setReadOnly(request.enable, by: client)
     return .with { $0.success = true }
   }
 
-  public func watchStream(
-    request: Keyquarry_WatchRequest, response: RPCWriter<Keyquarry_Event>, context: ServerContext
-  ) async throws {
+  func getKeyMetric(_ request: Keyquarry_KeyMetricRequest) throws -> Keyquarry_KeyMetric {
+    Keyquarry_KeyMetric(try store.keyMetric(request.key))
+  }
+
+  func watchStream(_ request: Keyquarry_WatchRequest, response: RPCWriter<Keyquarry_Event>) async throws {
     let filter = EventFilter(
       keys: Set(request.keys),
       kinds: Set(request.events.compactMap { KeyEvent(rawValue: $0.rawValue) }),
       clientIDs: Set(request.clientIds))
     let subscription = try store.watch(filter)
     defer { subscription.finish() }
-    for await event in subscription.events {
-      try await response.write(Keyquarry_Event(event))
+    // A watch that sees no events would not notice its client leave until the next one.
+    try await withRPCCancellationHandler {
+      for await event in subscription.events {
+        try await response.write(Keyquarry_Event(event))
+      }
+    } onCancelRPC: {
+      subscription.finish()
     }
     try Self.checkNotSlow(subscription)
   }
 
-  public func getKeyMetric(request: Keyquarry_KeyMetricRequest, context: ServerContext)
-    async throws -> Keyquarry_KeyMetric
-  {
-    Keyquarry_KeyMetric(try store.keyMetric(request.key))
-  }
-
-  public func watchKeyValue(
-    request: Keyquarry_WatchKeyValueRequest, response: RPCWriter<Keyquarry_WatchKeyValueResponse>,
-    context: ServerContext
+  func watchKeyValue(
+    _ request: Keyquarry_WatchKeyValueRequest, response: RPCWriter<Keyquarry_WatchKeyValueResponse>,
+    by client: String
   ) async throws {
     let watch = try store.watchValue(request.key, by: client)
     defer { watch.subscription.finish() }
-    for await update in watch {
-      try await response.write(Keyquarry_WatchKeyValueResponse(update))
+    try await withRPCCancellationHandler {
+      for await update in watch {
+        try await response.write(Keyquarry_WatchKeyValueResponse(update))
+      }
+    } onCancelRPC: {
+      watch.subscription.finish()
     }
     try Self.checkNotSlow(watch.subscription)
   }

@@ -3,15 +3,22 @@ import KeyquarryProtos
 import Metrics
 import Synchronization
 
-/// Counts every RPC by method and status code and records its duration (swift-metrics,
-/// exported by the monitor server). The series of the served methods are made up front,
-/// so the hot path only looks up an immutable table.
-struct RPCMetricsInterceptor: ServerInterceptor {
+/// The request series of every served method (swift-metrics, exported by the monitor
+/// server), made up front so that recording only looks up an immutable table. Both the
+/// interceptor and the transport's direct methods record into it.
+final class RPCMetrics: Sendable {
   private let methods: [MethodDescriptor: MethodMetrics]
 
   init(methods descriptors: [MethodDescriptor]) {
     methods = Dictionary(uniqueKeysWithValues: descriptors.map { ($0, MethodMetrics($0)) })
   }
+
+  subscript(method: MethodDescriptor) -> MethodMetrics { methods[method] ?? MethodMetrics(method) }
+}
+
+/// Counts every RPC that GRPCServer runs by method and status code and records its duration.
+struct RPCMetricsInterceptor: ServerInterceptor {
+  let metrics: RPCMetrics
 
   func intercept<Input: Sendable, Output: Sendable>(
     request: StreamingServerRequest<Input>,
@@ -19,7 +26,7 @@ struct RPCMetricsInterceptor: ServerInterceptor {
     next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws
       -> StreamingServerResponse<Output>
   ) async throws -> StreamingServerResponse<Output> {
-    let metrics = methods[context.descriptor] ?? MethodMetrics(context.descriptor)
+    let metrics = metrics[context.descriptor]
     let start = ContinuousClock.now
     do {
       return try await next(request, context).onCompletion { code in
@@ -33,7 +40,7 @@ struct RPCMetricsInterceptor: ServerInterceptor {
 }
 
 /// One method's duration histogram and its per-status counters.
-private final class MethodMetrics: Sendable {
+final class MethodMetrics: Sendable {
   private let dimensions: [(String, String)]
   private let duration: Timer
   private let succeeded: Counter

@@ -1,0 +1,58 @@
+import Core
+import GRPCCore
+import KeyquarryProtos
+import SwiftProtobuf
+
+/// A unary RPC answered on the connection's event loop. Each is one store call that never
+/// waits, so the task, executor hops and per-call machinery of running it through
+/// GRPCServer would cost far more than the call; the transport runs it in place instead.
+/// Everything else (watches, calls that visit every shard, Admin) goes through GRPCServer.
+struct DirectMethod: Sendable {
+  let descriptor: MethodDescriptor
+  /// Validates the `client_id` header, decodes the request, calls the service, encodes the response.
+  let call: @Sendable (_ request: PrefixedMessage, _ clientID: String?) throws -> PrefixedMessage
+  var metrics: MethodMetrics?
+
+  init<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+    _ descriptor: MethodDescriptor, _ body: @escaping @Sendable (Request, String) throws -> Response
+  ) {
+    self.descriptor = descriptor
+    call = { message, clientID in
+      let client = try ClientID.validate(clientID)
+      let request: Request
+      do {
+        request = try Request(serializedBytes: message)
+      } catch {
+        throw RPCError(
+          code: .invalidArgument, message: "can't decode the request as \(Request.protoMessageName)", cause: error)
+      }
+      return try body(request, client).serializedBytes()
+    }
+  }
+}
+
+extension KeyQuarryService {
+  /// The direct methods by HTTP/2 `:path`.
+  func directMethods(metrics: RPCMetrics?) -> [String: DirectMethod] {
+    typealias M = Keyquarry_KeyQuarry.Method
+    let methods = [
+      DirectMethod(M.Get.descriptor, get(_:by:)),
+      DirectMethod(M.Set.descriptor, set(_:by:)),
+      DirectMethod(M.Inspect.descriptor, inspect(_:by:)),
+      DirectMethod(M.Exists.descriptor, exists(_:by:)),
+      DirectMethod(M.Delete.descriptor, delete(_:by:)),
+      DirectMethod(M.Pop.descriptor, pop(_:by:)),
+      DirectMethod(M.Lock.descriptor, lock(_:by:)),
+      DirectMethod(M.Unlock.descriptor, unlock(_:by:)),
+      DirectMethod(M.GetRevision.descriptor, getRevision(_:by:)),
+      DirectMethod(M.GetKeyMetric.descriptor) { request, _ in try getKeyMetric(request) },
+      DirectMethod(M.Register.descriptor) { (_: Keyquarry_RegisterRequest, client) in try register(by: client) },
+    ]
+    return Dictionary(
+      uniqueKeysWithValues: methods.map { method in
+        var method = method
+        method.metrics = metrics?[method.descriptor]
+        return ("/" + method.descriptor.fullyQualifiedMethod, method)
+      })
+  }
+}

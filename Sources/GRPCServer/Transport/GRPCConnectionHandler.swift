@@ -1,0 +1,314 @@
+import GRPCCore
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// What every connection of one listener shares.
+struct ConnectionSettings: Sendable {
+  var direct: [String: DirectMethod]
+  var maxRequestPayload: Int
+  /// Inbound flow-control window kept open per connection and per stream.
+  var targetWindow: Int
+  /// Hands a forwarded RPC to the transport's `listen`, which runs it in GRPCServer.
+  var accept: @Sendable (ForwardedRPC.Accepted) -> Void
+}
+
+/// Serves gRPC on one HTTP/2 connection, frame by frame, with no channel and no task per
+/// call: a direct method is answered right here on the event loop; any other RPC is
+/// handed to GRPCServer and its response parts come back through `writeResponse`. It also
+/// keeps the connection alive (`Keepalive`) and drains it on graceful shutdown (GOAWAY,
+/// then close once the open calls are done).
+final class GRPCConnectionHandler: ChannelInboundHandler {
+  typealias InboundIn = HTTP2Frame
+  typealias OutboundOut = HTTP2Frame
+
+  private struct Call {
+    enum Route {
+      case direct(DirectMethod, clientID: String?, started: ContinuousClock.Instant?)
+      case forwarded(ForwardedRPC)
+    }
+    var route: Route
+    var deframer: MessageDeframer
+    var request: PrefixedMessage?
+    var requestEnded = false
+    var responseStarted = false
+    var responseEnded = false
+  }
+
+  private let settings: ConnectionSettings
+  private var calls: [HTTP2StreamID: Call] = [:]
+  private var context: ChannelHandlerContext?
+  private var peers: Peers?
+  private var reading = false
+  private var flushPending = false
+  private var keepalive = Keepalive()
+  private var keepaliveTask: RepeatedTask?
+  private var lastStreamID = HTTP2StreamID.rootStream
+  private var draining = false
+
+  init(settings: ConnectionSettings) { self.settings = settings }
+
+  func handlerAdded(context: ChannelHandlerContext) {
+    self.context = context
+    peers = Peers(context.channel)
+    let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+    keepaliveTask = context.eventLoop.scheduleRepeatedTask(
+      initialDelay: Keepalive.interval, delay: Keepalive.interval
+    ) { _ in handler.value.keepaliveTick() }
+  }
+
+  func handlerRemoved(context: ChannelHandlerContext) {
+    keepaliveTask?.cancel()
+    self.context = nil
+  }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    reading = true
+    keepalive.heardFrom = true
+    let frame = unwrapInboundIn(data)
+    switch frame.payload {
+    case .headers(let headers):
+      received(headers: headers.headers, endStream: headers.endStream, on: frame.streamID)
+    case .data(let data):
+      if case .byteBuffer(let bytes) = data.data {
+        received(data: bytes, endStream: data.endStream, on: frame.streamID)
+      }
+    default:
+      break  // NIOHTTP2Handler deals with the rest (SETTINGS, PING, WINDOW_UPDATE, …)
+    }
+  }
+
+  func channelReadComplete(context: ChannelHandlerContext) {
+    reading = false
+    if flushPending {
+      flushPending = false
+      context.flush()
+    }
+    context.fireChannelReadComplete()
+  }
+
+  func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    switch event {
+    case let closed as StreamClosedEvent:
+      if let call = calls.removeValue(forKey: closed.streamID) {
+        if case .forwarded(let rpc) = call.route, !call.responseEnded { rpc.cancel() }
+        closeIfDrained()
+      }
+    case let window as NIOHTTP2WindowUpdatedEvent:
+      replenish(window)
+    case is ChannelShouldQuiesceEvent:
+      drain()
+    default:
+      break
+    }
+    context.fireUserInboundEventTriggered(event)
+  }
+
+  func channelInactive(context: ChannelHandlerContext) {
+    keepaliveTask?.cancel()
+    for call in calls.values {
+      if case .forwarded(let rpc) = call.route, !call.responseEnded { rpc.cancel() }
+    }
+    calls.removeAll()
+    context.fireChannelInactive()
+  }
+
+  func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    // A stream error has reset that stream only; anything else ends the connection.
+    if error is NIOHTTP2Errors.StreamError { return }
+    context.close(promise: nil)
+  }
+
+  // MARK: Requests
+
+  private func received(headers: HPACKHeaders, endStream: Bool, on id: HTTP2StreamID) {
+    guard calls.index(forKey: id) == nil else {
+      if endStream { requestEnded(on: id) }  // trailers from the client end its side
+      return
+    }
+    lastStreamID = max(lastStreamID, id)
+    let head = RequestHead(headers)
+    if let rejection = GRPCWire.rejection(of: head) {
+      return refuse(id, with: rejection, requestEnded: endStream)
+    }
+    let route: Call.Route
+    if let method = settings.direct[head.path] {
+      route = .direct(method, clientID: head.clientID, started: method.metrics == nil ? nil : .now)
+    } else if let descriptor = GRPCWire.method(path: head.path), let context, let peers {
+      let (rpc, accepted) = ForwardedRPC.start(
+        descriptor, metadata: GRPCWire.metadata(headers), streamID: id,
+        handler: NIOLoopBound(self, eventLoop: context.eventLoop), peers: peers)
+      settings.accept(accepted)
+      route = .forwarded(rpc)
+    } else {
+      let status = Status(code: .unimplemented, message: "no such method: \(head.path)")
+      return refuse(id, with: GRPCWire.trailers(status, trailersOnly: true), requestEnded: endStream)
+    }
+    let call = Call(route: route, deframer: MessageDeframer(maxPayload: settings.maxRequestPayload))
+    if endStream { end(call, on: id) } else { calls[id] = call }
+  }
+
+  private func received(data: ByteBuffer, endStream: Bool, on id: HTTP2StreamID) {
+    guard var call = calls.removeValue(forKey: id) else { return }  // answered already
+    call.deframer.append(data)
+    do {
+      while let message = try call.deframer.next() {
+        switch call.route {
+        case .direct:
+          guard call.request == nil else {
+            throw RPCError(code: .internalError, message: "a unary RPC got more than one request message")
+          }
+          call.request = message
+        case .forwarded(let rpc):
+          rpc.requests.yield(.message(message))
+        }
+      }
+    } catch {
+      return fail(call, on: id, with: error)
+    }
+    if endStream { end(call, on: id) } else { calls[id] = call }
+  }
+
+  private func requestEnded(on id: HTTP2StreamID) {
+    if let call = calls.removeValue(forKey: id) { end(call, on: id) }
+  }
+
+  /// The client has sent its whole request (`call` is out of `calls`).
+  private func end(_ call: Call, on id: HTTP2StreamID) {
+    var call = call
+    call.requestEnded = true
+    let incomplete = RPCError(code: .internalError, message: "the request ended inside a message")
+    switch call.route {
+    case .direct(let method, let clientID, let started):
+      if !call.deframer.isEmpty { return fail(call, on: id, with: incomplete) }
+      guard let request = call.request else {
+        return fail(call, on: id, with: RPCError(code: .internalError, message: "a unary RPC got no request message"))
+      }
+      answer(method, request: request, clientID: clientID, started: started, on: id)
+      closeIfDrained()
+    case .forwarded(let rpc):
+      calls[id] = call
+      if call.deframer.isEmpty { rpc.requests.finish() } else { rpc.requests.finish(throwing: incomplete) }
+    }
+  }
+
+  private func answer(
+    _ method: DirectMethod, request: PrefixedMessage, clientID: String?, started: ContinuousClock.Instant?,
+    on id: HTTP2StreamID
+  ) {
+    do {
+      let response = try method.call(request, clientID)
+      write(.headers(.init(headers: GRPCWire.responseHeaders)), on: id)
+      write(.data(.init(data: .byteBuffer(response.buffer))), on: id)
+      write(.headers(.init(headers: GRPCWire.okTrailers, endStream: true)), on: id)
+      if let started { method.metrics?.record(nil, duration: .now - started) }
+    } catch {
+      let (status, metadata) = GRPCWire.status(of: error)
+      write(.headers(.init(headers: GRPCWire.trailers(status, metadata: metadata, trailersOnly: true), endStream: true)), on: id)
+      if let started { method.metrics?.record(rpcCode(of: error), duration: .now - started) }
+    }
+  }
+
+  /// A request that broke off (`call` is out of `calls`): a direct call is answered with
+  /// the error; a forwarded one sees it as the end of its requests and GRPCServer answers.
+  private func fail(_ call: Call, on id: HTTP2StreamID, with error: any Error) {
+    switch call.route {
+    case .direct(let method, _, let started):
+      let (status, metadata) = GRPCWire.status(of: error)
+      refuse(id, with: GRPCWire.trailers(status, metadata: metadata, trailersOnly: true), requestEnded: call.requestEnded)
+      if let started { method.metrics?.record(rpcCode(of: error), duration: .now - started) }
+      closeIfDrained()
+    case .forwarded(let rpc):
+      var call = call
+      call.deframer = MessageDeframer(maxPayload: settings.maxRequestPayload)
+      call.requestEnded = true
+      calls[id] = call
+      rpc.requests.finish(throwing: error)
+    }
+  }
+
+  /// Ends a stream with one header block; a client still sending is told to stop.
+  private func refuse(_ id: HTTP2StreamID, with headers: HPACKHeaders, requestEnded: Bool) {
+    write(.headers(.init(headers: headers, endStream: true)), on: id)
+    if !requestEnded { write(.rstStream(.noError), on: id) }
+  }
+
+  // MARK: Responses of forwarded RPCs
+
+  func writeResponse(_ part: RPCResponsePart<PrefixedMessage>, on id: HTTP2StreamID, promise: EventLoopPromise<Void>) {
+    guard var call = calls[id], !call.responseEnded else {
+      return promise.fail(RPCError(code: .cancelled, message: "the stream has closed"))
+    }
+    switch part {
+    case .metadata(let metadata):
+      call.responseStarted = true
+      write(.headers(.init(headers: GRPCWire.headers(metadata))), on: id, promise: promise)
+    case .message(let message):
+      if !call.responseStarted {
+        call.responseStarted = true
+        write(.headers(.init(headers: GRPCWire.responseHeaders)), on: id)
+      }
+      write(.data(.init(data: .byteBuffer(message.buffer))), on: id, promise: promise)
+    case .status(let status, let metadata):
+      let trailers = GRPCWire.trailers(status, metadata: metadata, trailersOnly: !call.responseStarted)
+      call.responseEnded = true
+      write(.headers(.init(headers: trailers, endStream: true)), on: id, promise: promise)
+      if !call.requestEnded { write(.rstStream(.noError), on: id) }
+    }
+    calls[id] = call
+  }
+
+  /// The RPC failed without a status (GRPCServer always writes one; this is the fallback).
+  func reset(_ id: HTTP2StreamID) {
+    guard let call = calls[id], !call.responseEnded else { return }
+    calls[id]?.responseEnded = true
+    write(.rstStream(.internalError), on: id)
+  }
+
+  // MARK: The connection
+
+  /// Graceful shutdown: no new calls (streams after `lastStreamID` are refused and the
+  /// client may retry them elsewhere), close once the open ones are done.
+  private func drain() {
+    guard !draining else { return }
+    draining = true
+    write(.goAway(lastStreamID: lastStreamID, errorCode: .noError, opaqueData: nil), on: .rootStream)
+    closeIfDrained()
+  }
+
+  private func closeIfDrained() {
+    guard draining, calls.isEmpty, let context else { return }
+    context.flush()
+    context.close(promise: nil)
+  }
+
+  private func keepaliveTick() {
+    guard let context else { return }
+    switch keepalive.tick(now: .now()) {
+    case .none:
+      break
+    case .ping:
+      write(.ping(HTTP2PingData(withInteger: .random(in: .min ... .max)), ack: false), on: .rootStream)
+    case .close:
+      context.close(promise: nil)
+    }
+  }
+
+  private func write(_ payload: HTTP2Frame.FramePayload, on id: HTTP2StreamID, promise: EventLoopPromise<Void>? = nil) {
+    guard let context else {
+      promise?.fail(ChannelError.ioOnClosedChannel)
+      return
+    }
+    context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: payload)), promise: promise)
+    if reading { flushPending = true } else { context.flush() }
+  }
+
+  /// Keeps the inbound windows open: once half of one is used, it is topped up again.
+  private func replenish(_ event: NIOHTTP2WindowUpdatedEvent) {
+    guard let window = event.inboundWindowSize, window <= settings.targetWindow / 2 else { return }
+    if event.streamID != .rootStream {
+      guard let call = calls[event.streamID], !call.requestEnded else { return }
+    }
+    write(.windowUpdate(windowSizeIncrement: settings.targetWindow - window), on: event.streamID)
+  }
+}

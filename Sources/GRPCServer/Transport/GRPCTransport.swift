@@ -1,0 +1,191 @@
+import GRPCCore
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// keyquarry's gRPC server transport: HTTP/2 on SwiftNIO with one handler per connection
+/// and nothing per call (grpc-swift's own transport makes a child channel, an async
+/// channel and a task for every RPC, which costs ten times the store call). Direct
+/// methods are answered on the event loop; GRPCServer runs the others through `listen`.
+final class GRPCTransport: ServerTransport, Sendable {
+  typealias Bytes = PrefixedMessage
+
+  enum Target: Sendable {
+    case tcp(SocketAddress)
+    case unix(String)
+  }
+
+  private let target: Target
+  private let tls: NIOSSLContext?
+  private let direct: [String: DirectMethod]
+  private let maxRequestPayload: Int
+  private let connections = ConnectionSet()
+  private let serverChannel = Mutex<(channel: (any Channel)?, shuttingDown: Bool)>((nil, false))
+  private let bound: EventLoopPromise<SocketAddress?>
+
+  init(target: Target, tls: NIOSSLContext?, direct: [String: DirectMethod], maxRequestPayload: Int) {
+    self.target = target
+    self.tls = tls
+    self.direct = direct
+    self.maxRequestPayload = maxRequestPayload
+    bound = MultiThreadedEventLoopGroup.singleton.any().makePromise()
+  }
+
+  /// The bound address once listening (nil for a unix socket or when binding failed).
+  var listeningAddress: SocketAddress? {
+    get async { try? await bound.futureResult.get() }
+  }
+
+  func listen(
+    streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
+  ) async throws {
+    let (rpcs, accepted) = AsyncStream.makeStream(of: ForwardedRPC.Accepted.self)
+    let settings = ConnectionSettings(
+      direct: direct, maxRequestPayload: maxRequestPayload, targetWindow: 4 << 20,
+      accept: { accepted.yield($0) })
+    let channel: any Channel
+    do {
+      channel = try await bind(settings)
+    } catch {
+      bound.fail(error)
+      throw error
+    }
+    bound.succeed(channel.localAddress)
+    if serverChannel.withLock({ state in
+      state.channel = channel
+      return state.shuttingDown
+    }) {
+      channel.close(promise: nil)
+    }
+    let connections = connections
+    await withTaskCancellationHandler {
+      await withDiscardingTaskGroup { group in
+        group.addTask {
+          try? await channel.closeFuture.get()
+          await connections.waitUntilEmpty()
+          accepted.finish()
+        }
+        for await rpc in rpcs {
+          group.addTask {
+            await withServerContextRPCCancellationHandle { handle in
+              var context = rpc.context
+              context.cancellation = handle
+              rpc.cancellation.attach(handle)
+              await streamHandler(rpc.stream, context)
+            }
+          }
+        }
+      }
+    } onCancel: {
+      channel.close(promise: nil)
+      connections.closeAll()
+    }
+  }
+
+  /// Stops accepting connections and lets each open one finish its calls (GOAWAY).
+  func beginGracefulShutdown() {
+    let channel = serverChannel.withLock { state in
+      state.shuttingDown = true
+      return state.channel
+    }
+    channel?.close(promise: nil)
+    connections.quiesce()
+  }
+
+  private func bind(_ settings: ConnectionSettings) async throws -> any Channel {
+    var bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+      .serverChannelOption(.backlog, value: 256)
+      .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+      .childChannelInitializer { [connections, tls] channel in
+        channel.eventLoop.makeCompletedFuture {
+          connections.add(channel)
+          try Self.configure(channel, tls: tls, settings: settings)
+        }
+      }
+    switch target {
+    case .tcp(let address):
+      bootstrap = bootstrap.childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+      return try await bootstrap.bind(to: address).get()
+    case .unix(let path):
+      return try await bootstrap.bind(unixDomainSocketPath: path).get()
+    }
+  }
+
+  /// Concurrent calls per connection (watches included).
+  static let maxConcurrentStreams = 4096
+
+  private static func configure(_ channel: any Channel, tls: NIOSSLContext?, settings: ConnectionSettings) throws {
+    let pipeline = channel.pipeline.syncOperations
+    if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+    try pipeline.addHandler(
+      NIOHTTP2Handler(
+        mode: .server,
+        initialSettings: [
+          HTTP2Setting(parameter: .initialWindowSize, value: settings.targetWindow),
+          HTTP2Setting(parameter: .maxFrameSize, value: 1 << 14),
+          HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoder.defaultMaxHeaderListSize),
+          // Said out loud: NIO enforces 100 when nothing is advertised, and a client that
+          // multiplexes its watches on one connection needs more.
+          HTTP2Setting(parameter: .maxConcurrentStreams, value: maxConcurrentStreams),
+        ],
+        // RequestHead checks the request headers in the pass that reads them; NIO's own
+        // check of every header block, ours included, cost ~15% of a Get.
+        headerBlockValidation: .disabled))
+    try pipeline.addHandler(GRPCConnectionHandler(settings: settings))
+  }
+}
+
+/// The open connections of one listener, to quiesce or close them all.
+private final class ConnectionSet: Sendable {
+  private struct State {
+    var channels: [ObjectIdentifier: any Channel] = [:]
+    var quiescing = false
+    var waiters: [CheckedContinuation<Void, Never>] = []
+  }
+  private let state = Mutex(State())
+
+  func add(_ channel: any Channel) {
+    let quiescing = state.withLock { state in
+      state.channels[ObjectIdentifier(channel)] = channel
+      return state.quiescing
+    }
+    channel.closeFuture.whenComplete { _ in self.remove(channel) }
+    if quiescing { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+  }
+
+  private func remove(_ channel: any Channel) {
+    let waiters = state.withLock { state in
+      state.channels[ObjectIdentifier(channel)] = nil
+      guard state.channels.isEmpty else { return [CheckedContinuation<Void, Never>]() }
+      defer { state.waiters = [] }
+      return state.waiters
+    }
+    for waiter in waiters { waiter.resume() }
+  }
+
+  func quiesce() {
+    let channels = state.withLock { state in
+      state.quiescing = true
+      return Array(state.channels.values)
+    }
+    for channel in channels { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+  }
+
+  func closeAll() {
+    for channel in state.withLock({ Array($0.channels.values) }) { channel.close(promise: nil) }
+  }
+
+  func waitUntilEmpty() async {
+    await withCheckedContinuation { waiter in
+      let empty = state.withLock { state in
+        if state.channels.isEmpty { return true }
+        state.waiters.append(waiter)
+        return false
+      }
+      if empty { waiter.resume() }
+    }
+  }
+}

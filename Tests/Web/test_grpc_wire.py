@@ -1,0 +1,338 @@
+"""keyquarry's own gRPC transport on the wire, seen by two clients that share no code with
+it: raw HTTP/2 frames (the `h2` library) for what a well-behaved client never sends, and
+grpcio (gRPC's C core) for real calls, streams, cancellation and compression."""
+import socket
+import struct
+import threading
+import time
+
+import grpc
+import h2.config
+import h2.connection
+import h2.events
+import pytest
+
+from conftest import Server
+
+
+def varint(n):
+    out = b""
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([byte | 0x80])
+        else:
+            return out + bytes([byte])
+
+
+def field(number, payload):
+    """A length-delimited protobuf field (string, bytes or message)."""
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def frame(message, compressed=False):
+    return struct.pack(">BI", 1 if compressed else 0, len(message)) + message
+
+
+def key(name):
+    return field(1, name.encode())
+
+
+def key_value(name, value):
+    return field(1, name.encode()) + field(2, value)
+
+
+def read_bytes_field(message, number):
+    """The first length-delimited field `number` of a protobuf message."""
+    i = 0
+    while i < len(message):
+        tag, i = read_varint(message, i)
+        if tag & 7 == 2:
+            length, i = read_varint(message, i)
+            if tag >> 3 == number:
+                return message[i:i + length]
+            i += length
+        elif tag & 7 == 0:
+            _, i = read_varint(message, i)
+        else:
+            raise ValueError(f"unexpected wire type in {message!r}")
+    return None
+
+
+def read_varint(data, i):
+    shift = result = 0
+    while True:
+        byte = data[i]
+        i += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return result, i
+
+
+class RawConnection:
+    """One HTTP/2 connection driven frame by frame."""
+
+    def __init__(self, address, validate=True):
+        host, port = address.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=10)
+        self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(
+            client_side=True, header_encoding="utf-8", validate_outbound_headers=validate,
+            normalize_outbound_headers=validate))
+        self.h2.initiate_connection()
+        self.flush()
+        self.responses = {}
+        # Read the server's SETTINGS (and acknowledge them) before opening streams, as
+        # clients do: until then NIO holds the peer to HTTP/2's defaults.
+        while self.h2.remote_settings.max_concurrent_streams > 1 << 31:
+            self.read_events()
+
+    def flush(self):
+        self.sock.sendall(self.h2.data_to_send())
+
+    def start(self, path, headers=None, method="POST", content_type="application/grpc", client_id="wire-test",
+              end_stream=False):
+        stream = self.h2.get_next_available_stream_id()
+        fields = [(":method", method), (":scheme", "http"), (":authority", "test"), (":path", path),
+                  ("te", "trailers"), ("content-type", content_type)]
+        if client_id:
+            fields.append(("client_id", client_id))
+        self.h2.send_headers(stream, fields + list((headers or {}).items()), end_stream=end_stream)
+        self.flush()
+        self.responses[stream] = {"headers": {}, "data": b"", "trailers": {}, "ended": False, "reset": None}
+        return stream
+
+    def send(self, stream, data, end_stream=True):
+        # Respect the server's windows and frame size, as any client must.
+        while data:
+            window = self.h2.local_flow_control_window(stream)
+            chunk = min(len(data), window, self.h2.max_outbound_frame_size)
+            if chunk == 0:
+                self.read_events()
+                continue
+            self.h2.send_data(stream, data[:chunk])
+            data = data[chunk:]
+            self.flush()
+        if end_stream:
+            self.h2.end_stream(stream)
+            self.flush()
+
+    def call(self, path, body, **kwargs):
+        stream = self.start(path, **kwargs)
+        self.send(stream, body)
+        return self.wait(stream)
+
+    def read_events(self):
+        data = self.sock.recv(1 << 20)
+        assert data, "the server closed the connection"
+        for event in self.h2.receive_data(data):
+            response = self.responses.get(getattr(event, "stream_id", None))
+            if response is None:
+                continue
+            if isinstance(event, h2.events.ResponseReceived):
+                response["headers"] = dict(event.headers)
+            elif isinstance(event, h2.events.DataReceived):
+                response["data"] += event.data
+                self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif isinstance(event, h2.events.TrailersReceived):
+                response["trailers"] = dict(event.headers)
+            elif isinstance(event, h2.events.StreamEnded):
+                response["ended"] = True
+            elif isinstance(event, h2.events.StreamReset):
+                response["reset"] = event.error_code
+                response["ended"] = True
+        self.flush()
+
+    def wait(self, stream):
+        while not self.responses[stream]["ended"]:
+            self.read_events()
+        return self.responses[stream]
+
+    def close(self):
+        self.sock.close()
+
+
+def status(response):
+    """grpc-status from the trailers, or from the headers of a trailers-only response."""
+    return int((response["trailers"] or response["headers"]).get("grpc-status", -1))
+
+
+def message(response):
+    return (response["trailers"] or response["headers"]).get("grpc-message", "")
+
+
+@pytest.fixture
+def raw(server):
+    connection = RawConnection(server.grpc)
+    yield connection
+    connection.close()
+
+
+def test_direct_calls_answer_with_headers_one_message_and_trailers(raw):
+    response = raw.call("/keyquarry.KeyQuarry/Set", frame(key_value("wire", b"value")))
+    assert response["headers"][":status"] == "200"
+    assert response["headers"]["content-type"] == "application/grpc"
+    assert status(response) == 0
+    assert response["data"][:1] == b"\x00"
+    got = raw.call("/keyquarry.KeyQuarry/Get", frame(key("wire")))
+    assert status(got) == 0
+    assert read_bytes_field(got["data"][5:], 1) == b"value"
+    missing = raw.call("/keyquarry.KeyQuarry/Get", frame(key("nope")))
+    assert status(missing) == 5 and missing["data"] == b"" and not missing["trailers"]
+
+
+def test_requests_that_are_not_grpc_calls_are_refused(raw):
+    assert raw.call("/keyquarry.KeyQuarry/Get", frame(key("k")), content_type="text/plain")["headers"][":status"] == "415"
+    assert status(raw.call("/keyquarry.KeyQuarry/Get", frame(key("k")), method="PUT")) == 3
+    unknown = raw.call("/keyquarry.KeyQuarry/Nothing", frame(b""))
+    assert status(unknown) == 12
+    assert status(raw.call("/nonsense", frame(b""))) == 12
+    gzip = raw.call("/keyquarry.KeyQuarry/Get", frame(key("k")), headers={"grpc-encoding": "gzip"})
+    assert status(gzip) == 12 and gzip["headers"]["grpc-accept-encoding"] == "identity"
+
+
+def test_malformed_header_fields_are_refused(server):
+    raw = RawConnection(server.grpc, validate=False)
+    try:
+        for fields in ({"X-Upper": "v"}, {"x-evil": "a\r\nb"}, {"x-nul": "a\0b"}):
+            assert raw.call("/keyquarry.KeyQuarry/Get", frame(key("k")), headers=fields)["headers"][":status"] == "400"
+        assert status(raw.call("/keyquarry.KeyQuarry/Exists", frame(key("k")))) == 0
+    finally:
+        raw.close()
+
+
+def test_broken_messages_get_a_status_and_the_connection_lives_on(raw):
+    assert status(raw.call("/keyquarry.KeyQuarry/Get", frame(key("k"), compressed=True))) == 13
+    assert status(raw.call("/keyquarry.KeyQuarry/Get", b"\x00\x00\x00")) == 13  # ends inside the prefix
+    assert status(raw.call("/keyquarry.KeyQuarry/Get", frame(key("k")) + frame(key("k")))) == 13
+    assert status(raw.call("/keyquarry.KeyQuarry/Get", b"")) == 13
+    bad = raw.call("/keyquarry.KeyQuarry/Get", frame(b"\x0a\x05ab"))  # string field cut short
+    assert status(bad) == 3
+    # The client id is checked before the request is decoded.
+    anonymous = raw.call("/keyquarry.KeyQuarry/Get", frame(b"\x0a\x05ab"), client_id=None)
+    assert status(anonymous) == 3 and "client_id" in message(anonymous)
+    # The same on the forwarded path (ListKeys runs in GRPCServer).
+    assert status(raw.call("/keyquarry.KeyQuarry/ListKeys", frame(b"\x0a\x05ab"))) == 3
+    ok = raw.call("/keyquarry.KeyQuarry/Exists", frame(key("k")))
+    assert status(ok) == 0
+
+
+def test_oversized_request_is_resource_exhausted_before_it_is_read(raw):
+    big = b"x" * (5 << 20)
+    stream = raw.start("/keyquarry.KeyQuarry/Set")
+    raw.h2.send_data(stream, frame(key_value("big", big))[:16384])
+    raw.flush()
+    response = raw.wait(stream)
+    assert status(response) == 8
+    assert "exceeds" in message(response)
+    assert status(raw.call("/keyquarry.KeyQuarry/Exists", frame(key("big")))) == 0
+
+
+def test_a_value_near_the_limit_round_trips_through_flow_control(raw):
+    value = bytes(range(256)) * 3900  # just under max_value_size (1,000,000 bytes)
+    assert status(raw.call("/keyquarry.KeyQuarry/Set", frame(key_value("large", value)))) == 0
+    got = raw.call("/keyquarry.KeyQuarry/Get", frame(key("large")))
+    assert status(got) == 0
+    assert read_bytes_field(got["data"][5:], 1) == value
+
+
+def test_many_concurrent_streams_on_one_connection(raw):
+    streams = [raw.start("/keyquarry.KeyQuarry/Set") for _ in range(300)]
+    for i, stream in enumerate(streams):
+        raw.h2.send_data(stream, frame(key_value(f"c{i}", str(i).encode())), end_stream=True)
+    raw.flush()
+    assert all(status(raw.wait(stream)) == 0 for stream in streams)
+    gets = [raw.start("/keyquarry.KeyQuarry/Get") for _ in range(300)]
+    for i, stream in enumerate(gets):
+        raw.h2.send_data(stream, frame(key(f"c{i}")), end_stream=True)
+    raw.flush()
+    for i, stream in enumerate(gets):
+        assert read_bytes_field(raw.wait(stream)["data"][5:], 1) == str(i).encode()
+
+
+def unary(channel, method):
+    return channel.unary_unary(f"/keyquarry.KeyQuarry/{method}", request_serializer=None, response_deserializer=None)
+
+
+METADATA = (("client_id", "grpcio"),)
+
+
+def test_grpcio_calls_streams_and_cancels(server):
+    with grpc.insecure_channel(server.grpc) as channel:
+        assert unary(channel, "Set")(key_value("g", b"1"), metadata=METADATA, timeout=5)
+        watch = channel.unary_stream(
+            "/keyquarry.KeyQuarry/WatchKeyValue", request_serializer=None, response_deserializer=None)
+        updates = watch(key("g"), metadata=METADATA, timeout=10)
+        assert read_bytes_field(next(updates), 2) == b"1"  # the current value first
+        unary(channel, "Set")(key_value("g", b"2"), metadata=METADATA, timeout=5)
+        assert read_bytes_field(next(updates), 2) == b"2"
+        subscribers = stats_subscribers(channel)
+        assert subscribers >= 1
+        updates.cancel()
+        deadline = time.time() + 5
+        while stats_subscribers(channel) >= subscribers and time.time() < deadline:
+            time.sleep(0.05)
+        assert stats_subscribers(channel) == subscribers - 1  # the server let go of the watch
+        with pytest.raises(grpc.RpcError) as missing:
+            unary(channel, "Get")(key("absent"), metadata=METADATA, timeout=5)
+        assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+        with pytest.raises(grpc.RpcError) as anonymous:
+            unary(channel, "Get")(key("g"), timeout=5)
+        assert anonymous.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.RpcError) as compressed:
+            unary(channel, "Get")(key("g"), metadata=METADATA, timeout=5, compression=grpc.Compression.Gzip)
+        assert compressed.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def stats_subscribers(channel):
+    stats = unary(channel, "Stats")(b"", metadata=METADATA, timeout=5)
+    i = 0
+    while i < len(stats):
+        tag, i = read_varint(stats, i)
+        if tag & 7 == 0:
+            number, i = read_varint(stats, i)
+            if tag >> 3 == 6:
+                return number
+        else:
+            length, i = read_varint(stats, i)
+            i += length
+    return 0
+
+
+def test_grpcio_from_many_threads(server):
+    errors = []
+
+    def worker(n):
+        try:
+            with grpc.insecure_channel(server.grpc) as channel:
+                for i in range(50):
+                    unary(channel, "Set")(key_value(f"t{n}-{i}", b"v"), metadata=METADATA, timeout=5)
+                    got = unary(channel, "Get")(key(f"t{n}-{i}"), metadata=METADATA, timeout=5)
+                    assert read_bytes_field(got, 1) == b"v"
+        except Exception as error:  # collected for the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+
+
+def test_sigterm_ends_open_watches_with_ok_and_closes_the_connection():
+    server = Server()
+    try:
+        with grpc.insecure_channel(server.grpc) as channel:
+            unary(channel, "Set")(key_value("s", b"v"), metadata=METADATA, timeout=5)
+            watch = channel.unary_stream(
+                "/keyquarry.KeyQuarry/WatchKeyValue", request_serializer=None, response_deserializer=None)
+            updates = watch(key("s"), metadata=METADATA, timeout=20)
+            assert read_bytes_field(next(updates), 2) == b"v"
+            server.process.send_signal(15)
+            assert list(updates) == []  # the stream ends, not fails
+            assert updates.code() == grpc.StatusCode.OK
+    finally:
+        assert server.process.wait(timeout=20) == 0
+        server.log.close()
