@@ -285,6 +285,20 @@ def test_grpcio_calls_streams_and_cancels(server):
         assert compressed.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
+def test_an_update_reaches_every_watch_multiplexed_on_one_connection(server):
+    with grpc.insecure_channel(server.grpc) as channel:
+        unary(channel, "Set")(key_value("fan", b"0"), metadata=METADATA, timeout=5)
+        watch = channel.unary_stream(
+            "/keyquarry.KeyQuarry/WatchKeyValue", request_serializer=None, response_deserializer=None)
+        watches = [watch(key("fan"), metadata=METADATA, timeout=20) for _ in range(300)]
+        assert all(read_bytes_field(next(updates), 2) == b"0" for updates in watches)
+        for round in (b"1", b"2"):
+            unary(channel, "Set")(key_value("fan", round), metadata=METADATA, timeout=5)
+            assert all(read_bytes_field(next(updates), 2) == round for updates in watches)
+        for updates in watches:
+            updates.cancel()
+
+
 def stats_subscribers(channel):
     stats = unary(channel, "Stats")(b"", metadata=METADATA, timeout=5)
     i = 0

@@ -41,6 +41,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
   private var peers: Peers?
   private var reading = false
   private var flushPending = false
+  private var flushScheduled = false
+  private var loopBound: NIOLoopBound<GRPCConnectionHandler>?
   private var keepalive = Keepalive()
   private var keepaliveTask: RepeatedTask?
   private var lastStreamID = HTTP2StreamID.rootStream
@@ -52,6 +54,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     self.context = context
     peers = Peers(context.channel)
     let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+    loopBound = handler
     keepaliveTask = context.eventLoop.scheduleRepeatedTask(
       initialDelay: Keepalive.interval, delay: Keepalive.interval
     ) { _ in handler.value.keepaliveTick() }
@@ -60,6 +63,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
   func handlerRemoved(context: ChannelHandlerContext) {
     keepaliveTask?.cancel()
     self.context = nil
+    loopBound = nil
   }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -134,10 +138,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     let route: Call.Route
     if let method = settings.direct[head.path] {
       route = .direct(method, clientID: head.clientID, started: method.metrics == nil ? nil : .now)
-    } else if let descriptor = GRPCWire.method(path: head.path), let context, let peers {
+    } else if let descriptor = GRPCWire.method(path: head.path), let peers, let loopBound {
       let (rpc, accepted) = ForwardedRPC.start(
-        descriptor, metadata: GRPCWire.metadata(headers), streamID: id,
-        handler: NIOLoopBound(self, eventLoop: context.eventLoop), peers: peers)
+        descriptor, metadata: GRPCWire.metadata(headers), streamID: id, handler: loopBound, peers: peers)
       settings.accept(accepted)
       route = .forwarded(rpc)
     } else {
@@ -300,7 +303,17 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
       return
     }
     context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: payload)), promise: promise)
-    if reading { flushPending = true } else { context.flush() }
+    if reading {
+      flushPending = true  // flushed by channelReadComplete
+    } else if !flushScheduled, let loopBound {
+      // Writes from other tasks (watch events fanned out to many streams of this
+      // connection) arrive as separate event-loop tasks: one flush after them all.
+      flushScheduled = true
+      context.eventLoop.execute {
+        loopBound.value.flushScheduled = false
+        loopBound.value.context?.flush()
+      }
+    }
   }
 
   /// Keeps the inbound windows open: once half of one is used, it is topped up again.

@@ -34,6 +34,10 @@ final class GRPCTransport: ServerTransport, Sendable {
     bound = MultiThreadedEventLoopGroup.singleton.any().makePromise()
   }
 
+  deinit {
+    bound.succeed(nil)  // a transport that never listened (NIO ignores a second completion)
+  }
+
   /// The bound address once listening (nil for a unix socket or when binding failed).
   var listeningAddress: SocketAddress? {
     get async { try? await bound.futureResult.get() }
@@ -101,8 +105,8 @@ final class GRPCTransport: ServerTransport, Sendable {
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
       .childChannelInitializer { [connections, tls] channel in
         channel.eventLoop.makeCompletedFuture {
-          connections.add(channel)
           try Self.configure(channel, tls: tls, settings: settings)
+          connections.add(channel)  // after configuring, so that a quiesce event finds the handler
         }
       }
     switch target {
