@@ -350,3 +350,34 @@ def test_sigterm_ends_open_watches_with_ok_and_closes_the_connection():
     finally:
         assert server.process.wait(timeout=20) == 0
         server.log.close()
+
+
+def test_grpcio_over_tls_with_alpn_and_over_a_unix_socket(tmp_path):
+    import subprocess
+
+    cert, private_key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(private_key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=30)
+    tls = Server(extra_env={"KEYQUARRY_SSL_CERTFILE": str(cert), "KEYQUARRY_SSL_KEYFILE": str(private_key)})
+    try:
+        credentials = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
+        with grpc.secure_channel(tls.grpc, credentials) as channel:
+            unary(channel, "Set")(key_value("tls", b"secret"), metadata=METADATA, timeout=10)
+            assert read_bytes_field(unary(channel, "Get")(key("tls"), metadata=METADATA, timeout=10), 1) == b"secret"
+        with grpc.insecure_channel(tls.grpc) as plaintext, pytest.raises(grpc.RpcError):
+            unary(plaintext, "Get")(key("tls"), metadata=METADATA, timeout=3)
+    finally:
+        assert tls.stop() == 0
+
+    path = tmp_path / "grpc.sock"
+    unix = Server(args=("--listen", f"unix://{path}"))
+    try:
+        with grpc.insecure_channel(f"unix:{path}") as channel:
+            unary(channel, "Set")(key_value("unix", b"v"), metadata=METADATA, timeout=10)
+            assert read_bytes_field(unary(channel, "Get")(key("unix"), metadata=METADATA, timeout=10), 1) == b"v"
+    finally:
+        assert unix.stop() == 0
+    assert not path.exists()
