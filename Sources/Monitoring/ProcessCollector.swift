@@ -12,12 +12,16 @@ final class ProcessCollector: Sendable {
   private let cpuSoFar = Mutex(0.0)
 
   init(registry: PrometheusCollectorRegistry) {
-    resident = registry.makeGauge(name: "process_resident_memory_bytes", help: "Resident memory size in bytes.")
-    virtual = registry.makeGauge(name: "process_virtual_memory_bytes", help: "Virtual memory size in bytes.")
-    openFiles = registry.makeGauge(name: "process_open_fds", help: "Number of open file descriptors.")
-    threads = registry.makeGauge(name: "process_threads", help: "Number of OS threads.")
-    cpu = registry.makeCounter(name: "process_cpu_seconds_total", help: "Total user and system CPU time in seconds.")
-    registry.makeGauge(name: "process_start_time_seconds", help: "Start time of the process since the Unix epoch.")
+    func series(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+      MetricNameDescriptor(namespace: "process", metricName: name, unitName: unit, helpText: help)
+    }
+    resident = registry.makeGauge(descriptor: series("resident_memory", "bytes", "Resident memory size in bytes."))
+    virtual = registry.makeGauge(descriptor: series("virtual_memory", "bytes", "Virtual memory size in bytes."))
+    openFiles = registry.makeGauge(descriptor: series("open_fds", "", "Number of open file descriptors."))
+    threads = registry.makeGauge(descriptor: series("threads", "", "Number of OS threads."))
+    cpu = registry.makeCounter(
+      descriptor: series("cpu", "seconds_total", "Total user and system CPU time in seconds."))
+    registry.makeGauge(descriptor: series("start_time", "seconds", "Start time of the process since the Unix epoch."))
       .set(ProcessFigures.startTime.timeIntervalSince1970)
   }
 

@@ -165,7 +165,7 @@ final class PostgresSnapshots: SnapshotDatabase {
     await runner.value
   }
 
-  private static func single<T: PostgresDecodable>(_ rows: PostgresRowSequence, _ type: T.Type) async throws -> T {
+  private static func single<T: PostgresDecodable & Sendable>(_ rows: PostgresRowSequence, _ type: T.Type) async throws -> T {
     for try await value in rows.decode(T.self) { return value }
     throw SnapshotError.corrupt("the database returned no row")
   }
