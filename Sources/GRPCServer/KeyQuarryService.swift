@@ -29,7 +29,7 @@ public struct KeyQuarryService: Sendable {
     return .with { $0.value = value }
   }
 
-  func inspect(_ request: Keyquarry_InspectRequest, by client: String) throws -> Keyquarry_InspectResponse {
+  public func inspect(_ request: Keyquarry_InspectRequest, by client: String) throws -> Keyquarry_InspectResponse {
     Keyquarry_InspectResponse(
       try store.inspect(
         request.key, includeValue: request.includeValue, includeMetrics: request.includeMetrics,

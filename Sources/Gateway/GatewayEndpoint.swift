@@ -26,7 +26,12 @@ public final class GatewayEndpoint: Service, Sendable {
   public var boundAddress: ListenAddress? { listener.boundAddress }
 
   public func run() async throws {
-    try await listener.run(gateway.router()) {
+    let service = gateway.service
+    let direct = gateway.options.corsOrigins.isEmpty && gateway.options.telemetry == Telemetry()
+    try await listener.run(
+      gateway.router(),
+      channelHandlers: { direct ? [DirectGetHandler(service: service, serverName: HTTPListener.serverName)] : [] }
+    ) {
       self.gateway.readiness.markDraining()
       self.gateway.store.endWatches()
     }

@@ -57,12 +57,10 @@ struct GatewayError: Error {
     }
   }
 
-  var response: Response {
+  var reply: Reply {
     let escaped = String(decoding: try! JSONEncoder().encode(message), as: UTF8.self)
     let body = "{\"code\":\(code.rawValue),\"message\":\(escaped),\"details\":[]}"
-    return Response(
-      status: httpStatus, headers: [.contentType: "application/json"],
-      body: .init(byteBuffer: ByteBuffer(string: body)))
+    return Reply(status: httpStatus, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
   }
 }
 
@@ -76,7 +74,7 @@ struct ErrorMiddleware: RouterMiddleware {
     do {
       return try await next(request, context)
     } catch {
-      return GatewayError(error).response
+      return GatewayError(error).reply.response
     }
   }
 }

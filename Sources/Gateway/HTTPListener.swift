@@ -29,9 +29,14 @@ public final class HTTPListener: Sendable {
   /// The address actually bound (the real port when 0 was asked for), once listening.
   public var boundAddress: ListenAddress? { bound.withLock { $0 } }
 
+  /// The `Server` header of every response.
+  static let serverName = "keyquarry"
+
   /// Serves until a graceful shutdown, which first runs `onGracefulShutdown`.
+  /// `channelHandlers` go into each connection's pipeline after HTTP decoding.
   public func run<Responder: HTTPResponderBuilder>(
     _ responder: Responder,
+    channelHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] },
     onGracefulShutdown: @escaping @Sendable () -> Void = {}
   ) async throws where Responder.Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     let bindAddress: BindAddress =
@@ -39,19 +44,20 @@ public final class HTTPListener: Sendable {
       case .tcp(let host, let port): .hostname(host == "localhost" ? "127.0.0.1" : host, port: port)
       case .unix(let path): .unixDomainSocket(path: path)
       }
+    let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: channelHandlers()))
     let server: HTTPServerBuilder =
       if let tls {
         try .tls(
-          .http1(),
+          http1,
           tlsConfiguration: .makeServerConfiguration(
             certificateChain: NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
             privateKey: .privateKey(NIOSSLPrivateKey(file: tls.key, format: .pem))))
       } else {
-        .http1()
+        http1
       }
     let app = Application(
       router: responder, server: server,
-      configuration: .init(address: bindAddress, serverName: "keyquarry"),
+      configuration: .init(address: bindAddress, serverName: Self.serverName),
       onServerRunning: { [self] channel in
         let local =
           if let ip = channel.localAddress?.ipAddress, let port = channel.localAddress?.port {

@@ -49,14 +49,7 @@ extension Gateway {
       let info = try await call(request, context, Method.Inspect.descriptor) {
         try await service.inspect(request: message, context: $0)
       }
-      var headers: HTTPFields = [:]
-      headers[.eTag] = "\"\(info.version)\""
-      headers[.keyquarryVersion] = "\(info.version)"
-      headers[.keyquarryHash] = "\(info.hash)"
-      if request.headers[.ifNoneMatch] == headers[.eTag] {
-        return Response(status: .notModified, headers: headers)
-      }
-      return rawResponse(info.value, contentType: info.contentType, extra: headers)
+      return valueReply(info, ifNoneMatch: request.headers[.ifNoneMatch]).response
     }
 
     // Exists: status only.
@@ -108,7 +101,7 @@ extension Gateway {
       let response = try await call(request, context, Method.Pop.descriptor) {
         try await service.pop(request: .with { $0.key = key }, context: $0)
       }
-      return rawResponse(response.value, contentType: info.contentType)
+      return rawReply(response.value, contentType: info.contentType).response
     }
 
     // Lock: a LockRequest body without `key`, or query `duration` and `create_if_missing`.
@@ -148,7 +141,8 @@ extension Gateway {
       }
       var headers: HTTPFields = [:]
       headers[.revisionTime] = response.timestamp.date.formatted(.iso8601)
-      return rawResponse(response.value, contentType: ContentSniffer.contentType(of: response.value), extra: headers)
+      return rawReply(response.value, contentType: ContentSniffer.contentType(of: response.value), extra: headers)
+        .response
     }
 
     router.get("/v1/keys/{key}/metrics") { request, context in

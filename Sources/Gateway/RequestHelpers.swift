@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import GRPCServer
 import HTTPTypes
+import KeyquarryProtos
 import Hummingbird
 import NIOCore
 import SwiftProtobuf
@@ -19,18 +20,12 @@ extension Request {
   /// The caller: header `Client-Id`, else query `client_id` (for EventSource), else
   /// `anonymous@<peer IP>`. A given id is validated as gRPC does.
   func caller(_ context: GatewayContext) throws -> String {
-    if let given = headers[.clientID] ?? uri.queryParameters.get("client_id") {
-      return try ClientID.validate(given)
-    }
-    return "anonymous@\(context.peer)"
+    try gatewayCaller(given: headers[.clientID] ?? uri.queryParameters.get("client_id"), peer: context.peer)
   }
 
   /// The percent-decoded `{key}` path parameter: any key gRPC accepts is reachable.
   func key(_ context: GatewayContext) throws -> String {
-    let raw = try context.parameters.require("key")
-    guard raw.utf8.contains(UInt8(ascii: "%")) else { return raw }
-    guard let key = raw.removingPercentEncoding else { throw GatewayError.invalid("bad percent-encoding in key") }
-    return key
+    try decodeKey(try context.parameters.require("key"))
   }
 
   func query(_ name: String) -> String? {
@@ -71,6 +66,38 @@ extension Request {
   }
 }
 
+/// A caller's validated client id, or `anonymous@<peer>` when none is given.
+func gatewayCaller(given: String?, peer: @autoclosure () -> String) throws -> String {
+  if let given { return try ClientID.validate(given) }
+  return "anonymous@\(peer())"
+}
+
+/// A key as it appears, percent-encoded, in a path.
+func decodeKey(_ raw: some StringProtocol) throws -> String {
+  guard raw.utf8.contains(UInt8(ascii: "%")) else { return String(raw) }
+  guard let key = raw.removingPercentEncoding else { throw GatewayError.invalid("bad percent-encoding in key") }
+  return key
+}
+
+/// A response whose body is in memory: what the routes return, and what
+/// `DirectGetHandler` writes without Hummingbird.
+struct Reply {
+  var status: HTTPResponse.Status = .ok
+  var headers: HTTPFields = [:]
+  var body = ByteBuffer()
+
+  var response: Response { Response(status: status, headers: headers, body: .init(byteBuffer: body)) }
+}
+
+/// A Get's answer: the value with its content type, version (ETag) and hash, or 304
+/// when the caller already has that version.
+func valueReply(_ info: Keyquarry_InspectResponse, ifNoneMatch: String?) -> Reply {
+  let etag = "\"\(info.version)\""
+  let headers: HTTPFields = [.eTag: etag, .keyquarryVersion: "\(info.version)", .keyquarryHash: "\(info.hash)"]
+  if ifNoneMatch == etag { return Reply(status: .notModified, headers: headers) }
+  return rawReply(info.value, contentType: info.contentType, extra: headers)
+}
+
 /// A proto3 canonical JSON response.
 func jsonResponse(_ message: some SwiftProtobuf.Message, status: HTTPResponse.Status = .ok) throws -> Response {
   Response(
@@ -80,10 +107,10 @@ func jsonResponse(_ message: some SwiftProtobuf.Message, status: HTTPResponse.St
 
 /// A stored value's raw bytes with its content type. A content type that is not a valid
 /// media type (gRPC clients may store any string) is sent as application/octet-stream.
-func rawResponse(_ value: Data, contentType: String, extra: HTTPFields = [:]) -> Response {
+func rawReply(_ value: Data, contentType: String, extra: HTTPFields = [:]) -> Reply {
   var headers = extra
-  headers[.contentType] = isMediaType(contentType) ? contentType : "application/octet-stream"
-  return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: value)))
+  headers.append(HTTPField(name: .contentType, value: isMediaType(contentType) ? contentType : "application/octet-stream"))
+  return Reply(headers: headers, body: ByteBuffer(bytes: value))
 }
 
 extension Data {

@@ -1,0 +1,83 @@
+"""The REST gateway's direct GET (answered before Hummingbird) on a raw HTTP/1.1
+socket: pipelined requests are answered in order whichever path serves them, and the
+`Connection: close` rule holds."""
+import socket
+import urllib.request
+
+from conftest import Server
+
+
+def put(server, key, value):
+    request = urllib.request.Request(f"{server.http}/v1/keys/{key}", data=value, method="PUT")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status in (200, 201)
+
+
+def connect(server):
+    host, port = server.http.removeprefix("http://").rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def read_responses(sock, count):
+    """(status, headers, body) of `count` responses with Content-Length bodies."""
+    data, responses = b"", []
+    while len(responses) < count:
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, f"connection closed after {len(responses)} responses"
+            data += chunk
+        head, data = data.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")
+        headers = {name.lower(): value for name, value in (line.split(": ", 1) for line in lines[1:])}
+        length = int(headers.get("content-length", 0))
+        while len(data) < length:
+            data += sock.recv(65536)
+        responses.append((int(lines[0].split()[1]), headers, data[:length]))
+        data = data[length:]
+    return responses
+
+
+def test_pipelined_requests_are_answered_in_order(server):
+    put(server, "a", b"first")
+    put(server, "b", b"second")
+    requests = [
+        "GET /v1/keys/a?include=1 HTTP/1.1\r\nHost: t\r\n\r\n",  # a query: served by Hummingbird
+        "GET /v1/keys/b HTTP/1.1\r\nHost: t\r\n\r\n",  # direct, but only once the one before is answered
+        "PUT /v1/keys/c HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nthird",
+        "GET /v1/keys/c HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /v1/keys/missing HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /v1/keys/a HTTP/1.1\r\nHost: t\r\n\r\n",
+    ]
+    with connect(server) as sock:
+        sock.sendall("".join(requests).encode())
+        answers = read_responses(sock, len(requests))
+    assert [status for status, _, _ in answers] == [200, 200, 201, 200, 404, 200]
+    assert [body for _, _, body in answers][:2] == [b"first", b"second"]
+    assert answers[3][2] == b"third" and answers[5][2] == b"first"
+    assert b'"code":5' in answers[4][2]
+    for _, headers, _ in answers:
+        assert headers["server"] == "keyquarry" and headers["date"].endswith(" GMT")
+
+
+def test_connection_close_ends_the_connection(server):
+    put(server, "k", b"v")
+    with connect(server) as sock:
+        sock.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        received = b""
+        while chunk := sock.recv(65536):  # ends only when the server closes
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 200") and received.endswith(b"\r\n\r\nv")
+
+
+def test_the_direct_get_answers_like_the_route(server):
+    put(server, "same", b"value")
+    with connect(server) as sock:
+        sock.sendall(b"GET /v1/keys/same HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/keys/same?x=1 HTTP/1.1\r\nHost: t\r\n\r\n"
+                     b"GET /v1/keys/bad%zz HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/keys/bad%zz?x=1 HTTP/1.1\r\nHost: t\r\n\r\n"
+                     b"GET /v1/keys/same HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"1\"\r\n\r\n"
+                     b"GET /v1/keys/same?x=1 HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"1\"\r\n\r\n")
+        direct, routed, bad_direct, bad_routed, cached_direct, cached_routed = read_responses(sock, 6)
+    for one, other in ((direct, routed), (bad_direct, bad_routed), (cached_direct, cached_routed)):
+        assert one[0] == other[0] and one[2] == other[2]
+        assert {k: v for k, v in one[1].items() if k != "date"} == {k: v for k, v in other[1].items() if k != "date"}
+    assert direct[0] == 200 and bad_direct[0] == 400 and cached_direct[0] == 304
