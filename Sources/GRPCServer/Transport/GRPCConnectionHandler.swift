@@ -206,10 +206,18 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
       write(.headers(.init(headers: GRPCWire.okTrailers, endStream: true)), on: id)
       if let started { method.metrics?.record(nil, duration: .now - started) }
     } catch {
-      let (status, metadata) = GRPCWire.status(of: error)
-      write(.headers(.init(headers: GRPCWire.trailers(status, metadata: metadata, trailersOnly: true), endStream: true)), on: id)
-      if let started { method.metrics?.record(rpcCode(of: error), duration: .now - started) }
+      reject(method, started: started, with: error, on: id, requestEnded: true)
     }
+  }
+
+  /// Answers a direct call with the error that ended it.
+  private func reject(
+    _ method: DirectMethod, started: ContinuousClock.Instant?, with error: any Error, on id: HTTP2StreamID,
+    requestEnded: Bool
+  ) {
+    let (status, metadata) = GRPCWire.status(of: error)
+    refuse(id, with: GRPCWire.trailers(status, metadata: metadata, trailersOnly: true), requestEnded: requestEnded)
+    if let started { method.metrics?.record(rpcCode(of: error), duration: .now - started) }
   }
 
   /// A request that broke off (`call` is out of `calls`): a direct call is answered with
@@ -217,9 +225,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
   private func fail(_ call: Call, on id: HTTP2StreamID, with error: any Error) {
     switch call.route {
     case .direct(let method, _, let started):
-      let (status, metadata) = GRPCWire.status(of: error)
-      refuse(id, with: GRPCWire.trailers(status, metadata: metadata, trailersOnly: true), requestEnded: call.requestEnded)
-      if let started { method.metrics?.record(rpcCode(of: error), duration: .now - started) }
+      reject(method, started: started, with: error, on: id, requestEnded: call.requestEnded)
       closeIfDrained()
     case .forwarded(let rpc):
       var call = call
