@@ -46,7 +46,7 @@ func drain(_ subscription: Subscription, count: Int) async -> [Event] {
 
 /// Polls `condition` up to `timeout`; for the background tasks of `Store.run()`.
 func eventually(
-  timeout: Duration = .seconds(3), sourceLocation: SourceLocation = #_sourceLocation,
+  timeout: Duration = .seconds(15), sourceLocation: SourceLocation = #_sourceLocation,
   _ condition: () -> Bool
 ) async {
   let deadline = ContinuousClock.now + timeout
