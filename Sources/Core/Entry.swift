@@ -1,8 +1,6 @@
 import Foundation
 
-/// A stored key: its value and metadata. Lives inside a shard, guarded by its lock.
-/// Kept small: with a million keys, every byte here costs about two in the shard's
-/// hash tables (their load factor is between 3/8 and 3/4).
+/// A stored key: its value and metadata. Lives in its `KeyRecord`, guarded by the shard's lock.
 struct Entry {
   var value: Data
   var contentType: String
@@ -38,6 +36,11 @@ struct Entry {
   func isLocked(against client: String) -> Bool {
     if let lock, lock.owner != client { return true }
     return false
+  }
+
+  /// The revision this entry's value was recorded as.
+  var revision: Revision {
+    Revision(version: version, value: value, contentType: contentType, hash: hash, recorded: updated ?? created)
   }
 
   var snapshot: ValueSnapshot {

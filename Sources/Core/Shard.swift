@@ -9,13 +9,64 @@ final class Shard: Sendable {
 }
 
 struct ShardState {
-  var entries: [String: Entry] = [:]
-  /// Retained revisions, oldest first; may outlive the key (keep_deleted_key_history).
-  var history: [String: [Revision]] = [:]
-  var metrics: [String: KeyMetric] = [:]
+  /// One record per key name seen: live keys, and deleted ones whose metrics or history remain.
+  private(set) var records: [String: KeyRecord] = [:]
   var timers = Heap<Timer>()
   /// Timer heap size above which stale timers are compacted away.
   var compactTimersAt = 1024
+
+  func entry(_ key: String) -> Entry? { records[key]?.entry }
+
+  /// The live keys, in table order.
+  var entries: some Sequence<(key: String, entry: Entry)> {
+    records.lazy.compactMap { key, record in record.entry.map { (key, $0) } }
+  }
+
+  /// Changes the live entry of `key` in place; the key must exist.
+  mutating func modifyEntry<R>(_ key: String, _ body: (inout Entry) -> R) -> R {
+    records[key]!.modifyEntry(body)
+  }
+
+  /// Makes `entry` the live entry of `key` (new, or with a new value), with its revision.
+  mutating func replace(_ key: String, with entry: Entry, revisionLimit: Int) {
+    records[key, default: KeyRecord()].replace(with: entry, revisionLimit: revisionLimit)
+  }
+
+  mutating func removeEntry(_ key: String, keepHistory: Bool) {
+    update(key) { $0.removeEntry(keepHistory: keepHistory) }
+  }
+
+  mutating func record(_ kind: KeyEvent, _ key: String, at time: Date) {
+    records[key, default: KeyRecord()].record(kind, at: time)
+  }
+
+  mutating func setMetric(_ key: String, _ metric: KeyMetric) {
+    records[key, default: KeyRecord()].setMetric(metric)
+  }
+
+  mutating func restoreHistory(_ key: String, _ revisions: [Revision]) {
+    records[key, default: KeyRecord()].restoreHistory(revisions)
+    if records[key]!.isEmpty { records[key] = nil }
+  }
+
+  /// Empties every history, dropping records left with nothing; returns (lists, revisions).
+  mutating func clearHistories() -> (keys: Int, cleared: Int) {
+    var keys = 0
+    var cleared = 0
+    for key in Array(records.keys) where records[key]!.historyCount > 0 {
+      keys += 1
+      cleared += records[key]!.historyCount
+      update(key) { $0.clearHistory() }
+    }
+    return (keys, cleared)
+  }
+
+  /// Runs `body` on an existing record and drops the record if it is left empty.
+  private mutating func update(_ key: String, _ body: (inout KeyRecord) -> Void) {
+    guard records[key] != nil else { return }
+    body(&records[key]!)
+    if records[key]!.isEmpty { records[key] = nil }
+  }
 
   mutating func schedule(_ timer: Timer) {
     timers.insert(timer)

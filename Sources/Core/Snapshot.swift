@@ -51,21 +51,20 @@ public struct StoreSnapshot: Sendable {
   public let takenAt: Date
   public let eventSequence: UInt64
   public let clients: [String]
-  fileprivate let shards: [ShardCopy]
+  /// Each shard's table of records, as it was.
+  fileprivate let shards: [[String: KeyRecord]]
 
-  fileprivate struct ShardCopy: Sendable {
-    let entries: [String: Entry]
-    let history: [String: [Revision]]
-    let metrics: [String: KeyMetric]
+  private var userRecords: some Sequence<(key: String, value: KeyRecord)> {
+    shards.lazy.flatMap { $0.lazy.filter { !ClientID.isReserved(key: $0.key) } }
   }
 
   /// The number of user keys held.
-  public var keyCount: Int { shards.reduce(0) { $0 + $1.entries.values.count { !$0.isReserved } } }
+  public var keyCount: Int { userRecords.reduce(0) { $0 + ($1.value.entry == nil ? 0 : 1) } }
 
   /// The user keys, built one at a time as they are read.
   public var keys: some Sequence<SnapshotKey> {
-    shards.lazy.flatMap { shard in
-      shard.entries.lazy.filter { !$0.value.isReserved }.map { key, entry in
+    userRecords.lazy.compactMap { key, record in
+      record.entry.map { entry in
         SnapshotKey(
           key: key, value: entry.value, contentType: entry.contentType, hash: entry.hash,
           version: entry.version, created: entry.created, updated: entry.updated, createdBy: entry.createdBy,
@@ -76,20 +75,18 @@ public struct StoreSnapshot: Sendable {
   }
 
   public var histories: some Sequence<(key: String, revisions: [Revision])> {
-    shards.lazy.flatMap { $0.history.lazy.filter { !ClientID.isReserved(key: $0.key) }.map { ($0.key, $0.value) } }
+    userRecords.lazy.filter { $0.value.historyCount > 0 }.map { ($0.key, $0.value.history) }
   }
 
   public var metrics: some Sequence<(key: String, metric: KeyMetric)> {
-    shards.lazy.flatMap { $0.metrics.lazy.filter { !ClientID.isReserved(key: $0.key) }.map { ($0.key, $0.value) } }
+    userRecords.lazy.compactMap { key, record in record.metric.map { (key, $0) } }
   }
 }
 
 extension Store {
   /// Copies the store for a snapshot; see `StoreSnapshot`.
   public func snapshot() -> StoreSnapshot {
-    let copies = shards.map { shard in
-      shard.state.withLock { StoreSnapshot.ShardCopy(entries: $0.entries, history: $0.history, metrics: $0.metrics) }
-    }
+    let copies = shards.map { shard in shard.state.withLock { $0.records } }
     return StoreSnapshot(
       takenAt: clock.now(), eventSequence: bus.sequence,
       clients: clients.withLock { Array($0.keys) }.sorted(), shards: copies)
@@ -119,7 +116,7 @@ extension Store {
     let now = clock.now()
     if let lifespan = saved.lifespan, lifespan.expires <= now { return false }
     return withShard(of: saved.key) { state in
-      if let existing = state.entries[saved.key] { remove(saved.key, existing, dropHistory: false, &state) }
+      if let existing = state.entry(saved.key) { remove(saved.key, existing, dropHistory: false, &state) }
       var lock: LockState?
       if let saved = saved.lock, saved.expires > now {
         lock = LockState(owner: saved.owner, created: saved.created, expires: saved.expires)
@@ -128,7 +125,7 @@ extension Store {
         value: saved.value, contentType: saved.contentType, hash: saved.hash, version: saved.version,
         created: saved.created, updated: saved.updated, createdBy: saved.createdBy, lock: lock,
         lifespan: saved.lifespan.map { Lifespan(duration: $0.duration, setAt: $0.setAt) }, isReserved: false)
-      state.entries[saved.key] = entry
+      state.replace(saved.key, with: entry, revisionLimit: 0)
       counters.keys.add(1)
       counters.totalSize.add(entry.value.count)
       if let lock {
@@ -147,11 +144,11 @@ extension Store {
   public func restoreHistory(_ key: String, _ revisions: [Revision]) {
     guard options.revisionLimit != 0, !revisions.isEmpty else { return }
     let kept = options.revisionLimit > 0 ? Array(revisions.suffix(options.revisionLimit)) : revisions
-    withShard(of: key) { $0.history[key] = kept }
+    withShard(of: key) { $0.restoreHistory(key, kept) }
   }
 
   public func restoreMetric(_ key: String, _ metric: KeyMetric) {
-    withShard(of: key) { $0.metrics[key] = metric }
+    withShard(of: key) { $0.setMetric(key, metric) }
   }
 
   public func restoreClients(_ ids: [String], at date: Date) {

@@ -7,7 +7,7 @@ extension Store {
     try requireWritable()
     let now = clock.now()
     try withShard(of: key) { (state: inout ShardState) throws(StoreError) in
-      guard let entry = state.entries[key] else { throw .notFound }
+      guard let entry = state.entry(key) else { throw .notFound }
       if entry.isLocked(against: client) { throw .locked }
       remove(key, entry, dropHistory: !options.keepDeletedKeyHistory, &state)
       emit(.deleted, key, by: client, at: now, snapshot: entry.snapshot, in: &state)
@@ -20,7 +20,7 @@ extension Store {
     try requireWritable()
     let now = clock.now()
     return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> Data in
-      guard let entry = state.entries[key] else { throw .notFound }
+      guard let entry = state.entry(key) else { throw .notFound }
       if entry.isLocked(against: client) { throw .locked }
       remove(key, entry, dropHistory: !options.keepDeletedKeyHistory, &state)
       emit(.deleted, key, by: client, at: now, snapshot: entry.snapshot, in: &state)
@@ -36,7 +36,7 @@ extension Store {
     var deleted = 0
     for shard in shards {
       shard.state.withLock { state in
-        let doomed = state.entries.filter { !$0.value.isReserved && (force || $0.value.lock == nil) }
+        let doomed = state.entries.filter { !$0.entry.isReserved && (force || $0.entry.lock == nil) }
         for (key, entry) in doomed {
           remove(key, entry, dropHistory: true, &state)
           emit(.deleted, key, by: client, at: now, snapshot: entry.snapshot, in: &state)
@@ -49,13 +49,12 @@ extension Store {
 
   /// Takes a key out of its shard and out of every counter. Its timers go stale.
   func remove(_ key: String, _ entry: Entry, dropHistory: Bool, _ state: inout ShardState) {
-    state.entries[key] = nil
+    state.removeEntry(key, keepHistory: !dropHistory)
     if !entry.isReserved {
       counters.keys.add(-1)
       counters.totalSize.add(-entry.value.count)
     }
     if entry.lock != nil { counters.locks.add(-1) }
     if entry.lifespan != nil { counters.lifespans.add(-1) }
-    if dropHistory { state.history[key] = nil }
   }
 }

@@ -18,7 +18,7 @@ extension Store {
   }
 
   private func fire(_ timer: Timer, _ now: Date, _ state: inout ShardState) {
-    guard let entry = state.entries[timer.key] else { return }
+    guard let entry = state.entry(timer.key) else { return }
     let key = timer.key
     switch timer.kind {
     case .lifespan:
@@ -31,11 +31,12 @@ extension Store {
       emit(.expired, key, by: ClientID.internalID, at: now, snapshot: entry.snapshot, in: &state)
     case .lock:
       guard let lock = entry.lock, lock.expires == timer.deadline else { return }
-      state.entries[key]!.lock = nil
+      let unlocked = state.modifyEntry(key) { entry in
+        entry.lock = nil
+        return entry.snapshot
+      }
       counters.locks.add(-1)
-      emit(
-        .unlocked, key, by: ClientID.internalID, at: now,
-        snapshot: state.entries[key]!.snapshot, in: &state)
+      emit(.unlocked, key, by: ClientID.internalID, at: now, snapshot: unlocked, in: &state)
     }
   }
 

@@ -7,12 +7,11 @@ extension Store {
     if options.revisionLimit == 0 { throw .noVersioning }
     if version == 0 { throw .revisionZero }
     return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> Revision in
-      if let entry = state.entries[key], entry.isLocked(against: client) { throw .locked }
-      guard let history = state.history[key], let latest = history.last else {
-        throw .revisionNotFound
-      }
+      guard let record = state.records[key] else { throw .revisionNotFound }
+      if let entry = record.entry, entry.isLocked(against: client) { throw .locked }
+      guard let latest = record.latestRevision else { throw .revisionNotFound }
       let target = version > 0 ? Int64(clamping: version) : Int64(latest.version) + version
-      guard target > 0, let revision = history.last(where: { $0.version == UInt64(target) }) else {
+      guard target > 0, let revision = record.revision(version: UInt64(target)) else {
         throw .revisionNotFound
       }
       return revision
@@ -27,17 +26,9 @@ extension Store {
     var keys = 0
     var cleared = 0
     for shard in shards {
-      shard.state.withLock { state in
-        for (key, list) in state.history {
-          keys += 1
-          cleared += list.count
-          if state.entries[key] == nil {
-            state.history[key] = nil
-          } else {
-            state.history[key] = []
-          }
-        }
-      }
+      let (shardKeys, shardCleared) = shard.state.withLock { $0.clearHistories() }
+      keys += shardKeys
+      cleared += shardCleared
     }
     return (keys, cleared)
   }

@@ -14,7 +14,7 @@ extension Store {
 
     let now = clock.now()
     try withShard(of: key) { (state: inout ShardState) throws(StoreError) in
-      if let entry = state.entries[key] {
+      if let entry = state.entry(key) {
         if entry.isLocked(against: client) { throw .locked }
       } else {
         guard createIfMissing else { throw .notFound }
@@ -30,12 +30,15 @@ extension Store {
     try requireWritable()
     let now = clock.now()
     try withShard(of: key) { (state: inout ShardState) throws(StoreError) in
-      guard let entry = state.entries[key] else { throw .notFound }
+      guard let entry = state.entry(key) else { throw .notFound }
       guard let lock = entry.lock else { return }
       if lock.owner != client { throw .locked }
-      state.entries[key]!.lock = nil
+      let unlocked = state.modifyEntry(key) { entry in
+        entry.lock = nil
+        return entry.snapshot
+      }
       counters.locks.add(-1)
-      emit(.unlocked, key, by: client, at: now, snapshot: state.entries[key]!.snapshot, in: &state)
+      emit(.unlocked, key, by: client, at: now, snapshot: unlocked, in: &state)
     }
   }
 
@@ -49,15 +52,16 @@ extension Store {
   func applyLock(
     _ key: String, _ duration: Duration, _ client: String, _ now: Date, _ state: inout ShardState
   ) {
-    if let existing = state.entries[key]!.lock {
-      let extended = existing.expires + duration
-      let cap = now + options.maxLockDuration
-      state.entries[key]!.lock!.expires = min(extended, cap)
-    } else {
-      state.entries[key]!.lock = LockState(owner: client, created: now, expires: now + duration)
-      counters.locks.add(1)
+    let expires = state.modifyEntry(key) { entry in
+      if let existing = entry.lock {
+        entry.lock!.expires = min(existing.expires + duration, now + options.maxLockDuration)
+      } else {
+        entry.lock = LockState(owner: client, created: now, expires: now + duration)
+        counters.locks.add(1)
+      }
+      return entry.lock!.expires
     }
-    state.schedule(Timer(deadline: state.entries[key]!.lock!.expires, key: key, kind: .lock))
+    state.schedule(Timer(deadline: expires, key: key, kind: .lock))
     emit(.locked, key, by: client, at: now, in: &state)
   }
 }

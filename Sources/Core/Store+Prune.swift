@@ -15,9 +15,9 @@ extension Store {
     var candidates: [(key: String, score: Double)] = []
     for shard in shards {
       shard.state.withLock { state in
-        for (key, entry) in state.entries
-        where !entry.isReserved && entry.lock == nil && !ignored.contains(key) {
-          candidates.append((key, Self.freshness(state.metrics[key], now: now)))
+        for (key, record) in state.records {
+          guard let entry = record.entry, !entry.isReserved, entry.lock == nil, !ignored.contains(key) else { continue }
+          candidates.append((key, Self.freshness(record.metric, now: now)))
         }
       }
     }
@@ -27,7 +27,7 @@ extension Store {
     for candidate in candidates where removed < count - target {
       let key = candidate.key
       withShard(of: key) { state in
-        guard let entry = state.entries[key], entry.lock == nil else { return }
+        guard let entry = state.entry(key), entry.lock == nil else { return }
         remove(key, entry, dropHistory: true, &state)
         emit(.expunged, key, by: ClientID.internalID, at: now, snapshot: entry.snapshot, in: &state)
         removed += 1

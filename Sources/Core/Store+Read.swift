@@ -6,7 +6,7 @@ extension Store {
   public func get(_ key: String, by client: String) throws(StoreError) -> Data {
     let now = clock.now()
     return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> Data in
-      guard let entry = state.entries[key] else { throw .notFound }
+      guard let entry = state.entry(key) else { throw .notFound }
       if entry.isLocked(against: client) { throw .locked }
       emit(.accessed, key, by: client, at: now, in: &state)
       return entry.value
@@ -18,10 +18,10 @@ extension Store {
   ) throws(StoreError) -> KeyInfo {
     let now = clock.now()
     return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> KeyInfo in
-      guard let entry = state.entries[key] else { throw .notFound }
+      guard let record = state.records[key], let entry = record.entry else { throw .notFound }
       if includeValue, entry.isLocked(against: client) { throw .locked }
       // The metrics returned do not yet include this call's own access.
-      let metrics = includeMetrics ? state.metrics[key] ?? KeyMetric() : nil
+      let metrics = includeMetrics ? record.metric ?? KeyMetric() : nil
       if includeValue { emit(.accessed, key, by: client, at: now, in: &state) }
       return KeyInfo(
         key: key, hash: entry.hash, created: entry.created, updated: entry.updated,
@@ -33,7 +33,7 @@ extension Store {
   }
 
   public func exists(_ key: String) -> Bool {
-    withShard(of: key) { $0.entries[key] != nil }
+    withShard(of: key) { $0.entry(key) != nil }
   }
 
   /// Keys matching an RE2-style pattern (unanchored), sorted ascending, at most `limit` (0: all).
@@ -56,7 +56,7 @@ extension Store {
 
   /// Lifetime metrics of a key name; they outlive the key.
   public func keyMetric(_ key: String) throws(StoreError) -> KeyMetric {
-    guard let metric = withShard(of: key, { $0.metrics[key] }) else {
+    guard let metric = withShard(of: key, { $0.records[key]?.metric }) else {
       throw StoreError(.notFound, "key not found")
     }
     return metric

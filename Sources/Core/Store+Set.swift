@@ -17,7 +17,7 @@ extension Store {
 
     let now = clock.now()
     return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> Bool in
-      if state.entries[key] != nil {
+      if state.entry(key) != nil {
         try update(key, value, contentType, lockDuration, lifespan, client, now, &state)
         return false
       }
@@ -33,11 +33,11 @@ extension Store {
     _ key: String, _ value: Data, _ contentType: String, _ lockDuration: Duration?,
     _ lifespan: Duration?, _ client: String, _ now: Date, _ state: inout ShardState
   ) throws(StoreError) {
-    guard let entry = state.entries[key], !entry.isLocked(against: client) else { throw .locked }
+    guard let entry = state.entry(key), !entry.isLocked(against: client) else { throw .locked }
     if let lifespan {
       applyLifespan(key, lifespan, client, now, &state)
     } else if let existing = entry.lifespan {
-      state.entries[key]!.lifespan!.setAt = now
+      state.modifyEntry(key) { $0.lifespan!.setAt = now }
       state.schedule(Timer(deadline: now + existing.duration, key: key, kind: .lifespan))
       emit(.lifespanRenewed, key, by: client, at: now, in: &state)
     }
@@ -46,14 +46,13 @@ extension Store {
     let hash = FNV1a.hash(value)
     guard hash != entry.hash else { return }
     counters.totalSize.add(value.count - entry.value.count)
-    state.entries[key]!.value = value
-    state.entries[key]!.hash = hash
-    state.entries[key]!.contentType =
-      contentType.isEmpty ? ContentSniffer.contentType(of: value) : contentType
-    state.entries[key]!.version += 1
-    state.entries[key]!.updated = now
-    let updated = state.entries[key]!
-    appendRevision(key, updated, now, &state)
+    var updated = state.entry(key)!
+    updated.value = value
+    updated.hash = hash
+    updated.contentType = contentType.isEmpty ? ContentSniffer.contentType(of: value) : contentType
+    updated.version += 1
+    updated.updated = now
+    state.replace(key, with: updated, revisionLimit: options.revisionLimit)
     emit(.updated, key, by: client, at: now, snapshot: updated.snapshot, in: &state)
   }
 
@@ -63,15 +62,14 @@ extension Store {
     _ state: inout ShardState
   ) {
     var version: UInt64 = 1
-    if options.revisionLimit != 0, let last = state.history[key]?.last { version = last.version + 1 }
+    if options.revisionLimit != 0, let last = state.records[key]?.latestRevision { version = last.version + 1 }
     let entry = Entry(
       value: value,
       contentType: contentType.isEmpty ? ContentSniffer.contentType(of: value) : contentType,
       hash: FNV1a.hash(value), version: version, created: now, updated: nil, createdBy: client,
       lock: nil, lifespan: nil, isReserved: false)
-    state.entries[key] = entry
+    state.replace(key, with: entry, revisionLimit: options.revisionLimit)
     counters.totalSize.add(value.count)
-    appendRevision(key, entry, now, &state)
     emit(.created, key, by: client, at: now, snapshot: entry.snapshot, in: &state)
   }
 
@@ -93,21 +91,11 @@ extension Store {
   func applyLifespan(
     _ key: String, _ duration: Duration, _ client: String, _ now: Date, _ state: inout ShardState
   ) {
-    if state.entries[key]!.lifespan == nil { counters.lifespans.add(1) }
-    state.entries[key]!.lifespan = Lifespan(duration: duration, setAt: now)
+    state.modifyEntry(key) { entry in
+      if entry.lifespan == nil { counters.lifespans.add(1) }
+      entry.lifespan = Lifespan(duration: duration, setAt: now)
+    }
     state.schedule(Timer(deadline: now + duration, key: key, kind: .lifespan))
     emit(.lifespanSet, key, by: client, at: now, in: &state)
-  }
-
-  func appendRevision(_ key: String, _ entry: Entry, _ now: Date, _ state: inout ShardState) {
-    let limit = options.revisionLimit
-    guard limit != 0 else { return }
-    let revision = Revision(
-      version: entry.version, value: entry.value, contentType: entry.contentType,
-      hash: entry.hash, recorded: now)
-    state.history[key, default: []].append(revision)
-    if limit > 0, let count = state.history[key]?.count, count > limit {
-      state.history[key]!.removeFirst(count - limit)
-    }
   }
 }

@@ -21,7 +21,7 @@ extension Store {
     return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> ValueWatch in
       let subscription = try bus.subscribe(filter)
       var initial: ValueUpdate?
-      if let entry = state.entries[key], !entry.isLocked(against: client) {
+      if let entry = state.entry(key), !entry.isLocked(against: client) {
         initial = ValueUpdate(
           sequence: bus.sequence, key: key, snapshot: entry.snapshot, kind: .noEvent,
           clientID: ClientID.internalID, time: nil)
@@ -35,7 +35,7 @@ extension Store {
   func recordWatchAccess(_ key: String, by client: String) {
     let now = clock.now()
     withShard(of: key) { state in
-      if state.entries[key] != nil { emit(.accessed, key, by: client, at: now, in: &state) }
+      if state.entry(key) != nil { emit(.accessed, key, by: client, at: now, in: &state) }
     }
   }
 }

@@ -43,7 +43,7 @@ public final class Store: Sendable {
     snapshot: ValueSnapshot? = nil, in state: inout ShardState
   ) {
     if kind == .created || kind == .updated || kind == .locked || kind == .accessed {
-      state.metrics[key, default: KeyMetric()].record(kind, at: time)
+      state.record(kind, key, at: time)
     }
     bus.publish(
       kind, key: key, client: client, time: time, snapshot: snapshot,
@@ -89,8 +89,10 @@ public final class Store: Sendable {
     var historyRevisions = 0
     for shard in shards {
       shard.state.withLock { state in
-        historyKeys += state.history.count
-        for list in state.history.values { historyRevisions += list.count }
+        for record in state.records.values where record.historyCount > 0 {
+          historyKeys += 1
+          historyRevisions += record.historyCount
+        }
       }
     }
     var events: [KeyEvent: UInt64] = [:]
@@ -142,7 +144,7 @@ public final class Store: Sendable {
           value: value, contentType: "text/plain; charset=utf-8", hash: FNV1a.hash(value),
           version: 1, created: now, updated: nil, createdBy: ClientID.internalID, lock: nil,
           lifespan: nil, isReserved: true)
-        state.entries[key] = entry
+        state.replace(key, with: entry, revisionLimit: 0)
         emit(.created, key, by: ClientID.internalID, at: now, snapshot: entry.snapshot, in: &state)
       }
     }

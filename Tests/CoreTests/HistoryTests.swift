@@ -71,3 +71,72 @@ import Testing
     expectError(.notFound) { _ = try store.revision("k", version: 1, by: alice) }
   }
 }
+
+@Suite struct HistoryLimitTests {
+  @Test func aLimitOfOneKeepsOnlyTheLiveValue() throws {
+    let (store, _) = makeStore {
+      $0.revisionLimit = 1
+      $0.keepDeletedKeyHistory = true
+    }
+    for index in 1...3 { try store.set("k", value: data("v\(index)"), by: alice) }
+    #expect(try store.revision("k", version: 3, by: alice).value == data("v3"))
+    expectError(.notFound, containing: "revision not found") { _ = try store.revision("k", version: -1, by: alice) }
+    expectError(.notFound) { _ = try store.revision("k", version: 2, by: alice) }
+    #expect(store.stats().historyRevisions == 1)
+    try store.delete("k", by: alice)
+    #expect(try store.revision("k", version: 3, by: alice).value == data("v3"), "kept after the delete")
+    try store.set("k", value: data("v4"), by: alice)
+    #expect(try store.inspect("k", by: alice).version == 4)
+    expectError(.notFound) { _ = try store.revision("k", version: 3, by: alice) }
+    #expect(store.stats().historyKeys == 1)
+    #expect(store.stats().historyRevisions == 1)
+  }
+
+  @Test func aClearedLiveValueComesBackOnlyWithTheNextChange() throws {
+    let (store, _) = makeStore { $0.revisionLimit = 3 }
+    try store.set("k", value: data("v1"), by: alice)
+    try store.set("k", value: data("v2"), by: alice)
+    #expect(try store.clearHistory() == (1, 2))
+    expectError(.notFound) { _ = try store.revision("k", version: 2, by: alice) }
+    try store.set("k", value: data("v2"), by: alice)
+    expectError(.notFound) {  // the same value records nothing
+      _ = try store.revision("k", version: 2, by: alice) }
+    try store.set("k", value: data("v3"), by: alice)
+    expectError(.notFound) { _ = try store.revision("k", version: 2, by: alice) }
+    #expect(try store.revision("k", version: 3, by: alice).value == data("v3"))
+    #expect(store.stats().historyRevisions == 1)
+  }
+
+  @Test func restoredHistoriesMatchTheSavedOnes() throws {
+    let options: (inout StoreOptions) -> Void = {
+      $0.revisionLimit = 3
+      $0.keepDeletedKeyHistory = true
+    }
+    let (original, _) = makeStore(options)
+    try original.set("cleared", value: data("c1"), by: alice)
+    _ = try original.clearHistory()
+    for index in 1...5 { try original.set("live", value: data("v\(index)"), by: alice) }
+    try original.set("gone", value: data("g1"), by: alice)
+    try original.set("gone", value: data("g2"), by: alice)
+    try original.delete("gone", by: alice)
+
+    let (copy, _) = makeStore(options)
+    let snapshot = original.snapshot()
+    for key in snapshot.keys { copy.restore(key) }
+    for (key, revisions) in snapshot.histories { copy.restoreHistory(key, revisions) }
+    for (key, metric) in snapshot.metrics { copy.restoreMetric(key, metric) }
+
+    let saved = Dictionary(uniqueKeysWithValues: snapshot.histories.map { ($0.key, $0.revisions) })
+    let restored = Dictionary(uniqueKeysWithValues: copy.snapshot().histories.map { ($0.key, $0.revisions) })
+    #expect(Set(saved.keys) == ["live", "gone"], "a cleared history is not saved")
+    #expect(saved == restored)
+    #expect(saved["live"]?.map(\.version) == [3, 4, 5])
+    #expect(copy.stats().historyRevisions == 5)
+    try copy.set("live", value: data("v6"), by: alice)
+    #expect(try copy.revision("live", version: 4, by: alice).value == data("v4"))
+    expectError(.notFound) { _ = try copy.revision("live", version: 3, by: alice) }
+    try copy.set("gone", value: data("g3"), by: alice)
+    #expect(try copy.inspect("gone", by: alice).version == 3)
+    #expect(try copy.revision("gone", version: 1, by: alice).value == data("g1"))
+  }
+}
