@@ -30,7 +30,9 @@ public final class GatewayEndpoint: Service, Sendable {
     let direct = gateway.options.corsOrigins.isEmpty && gateway.options.telemetry == Telemetry()
     try await listener.run(
       gateway.router(),
-      channelHandlers: { direct ? [DirectGetHandler(service: service, serverName: HTTPListener.serverName)] : [] }
+      channelHandlers: {
+        direct ? [DirectGetHandler.Installer(DirectGetHandler(service: service, serverName: HTTPListener.serverName))] : []
+      }
     ) {
       self.gateway.readiness.markDraining()
       self.gateway.store.endWatches()
