@@ -229,6 +229,21 @@ def test_oversized_request_is_resource_exhausted_before_it_is_read(raw):
     assert status(raw.call("/keyquarry.KeyQuarry/Exists", frame(key("big")))) == 0
 
 
+def test_a_forwarded_request_that_breaks_off_is_answered_and_the_rest_refused(raw):
+    # ListKeys runs in GRPCServer: it gets the error, and the client, still sending, is
+    # told to stop (RST_STREAM NO_ERROR after the trailers); what it sent after is dropped.
+    stream = raw.start("/keyquarry.KeyQuarry/ListKeys")
+    raw.h2.send_data(stream, b"\x00\x00\x50\x00\x00" + b"x" * 100)  # declares 5 MiB
+    raw.flush()
+    response = raw.wait(stream)
+    assert status(response) == 8
+    deadline = time.monotonic() + 10
+    while response["reset"] is None and time.monotonic() < deadline:
+        raw.read_events()
+    assert response["reset"] == 0
+    assert status(raw.call("/keyquarry.KeyQuarry/ListKeys", frame(b""))) == 0
+
+
 def test_a_value_near_the_limit_round_trips_through_flow_control(raw):
     value = bytes(range(256)) * 3900  # just under max_value_size (1,000,000 bytes)
     assert status(raw.call("/keyquarry.KeyQuarry/Set", frame(key_value("large", value)))) == 0

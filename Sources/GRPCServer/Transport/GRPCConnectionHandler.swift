@@ -31,6 +31,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     var deframer: MessageDeframer
     var request: PrefixedMessage?
     var requestEnded = false
+    /// A forwarded request that broke off: what else the client sends is dropped.
+    var requestDropped = false
     var responseStarted = false
     var responseEnded = false
   }
@@ -153,6 +155,11 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
   private func received(data: ByteBuffer, endStream: Bool, on id: HTTP2StreamID) {
     guard var call = calls.removeValue(forKey: id) else { return }  // answered already
+    if call.requestDropped {
+      call.requestEnded = call.requestEnded || endStream
+      calls[id] = call
+      return
+    }
     call.deframer.append(data)
     do {
       while let message = try call.deframer.next() {
@@ -191,6 +198,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
       closeIfDrained()
     case .forwarded(let rpc):
       calls[id] = call
+      if call.requestDropped { return }
       if call.deframer.isEmpty { rpc.requests.finish() } else { rpc.requests.finish(throwing: incomplete) }
     }
   }
@@ -230,7 +238,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     case .forwarded(let rpc):
       var call = call
       call.deframer = MessageDeframer(maxPayload: settings.maxRequestPayload)
-      call.requestEnded = true
+      call.requestDropped = true
       calls[id] = call
       rpc.requests.finish(throwing: error)
     }
