@@ -11,7 +11,9 @@ import Foundation
 struct KeyRecord: Sendable {
   private final class Storage: @unchecked Sendable {  // mutated only while uniquely referenced
     var entry: Entry?
-    var metric: KeyMetric?
+    /// All zero until something is recorded: that means "no metrics" (an optional would
+    /// cost 8 bytes more per key, and push the object into the next malloc size).
+    var metric = KeyMetric()
     var previous: [Revision] = []
     var entryInHistory = false
 
@@ -30,8 +32,8 @@ struct KeyRecord: Sendable {
   }
 
   var entry: Entry? { storage.entry }
-  var metric: KeyMetric? { storage.metric }
-  var isEmpty: Bool { storage.entry == nil && storage.metric == nil && storage.previous.isEmpty }
+  var metric: KeyMetric? { storage.metric == KeyMetric() ? nil : storage.metric }
+  var isEmpty: Bool { storage.entry == nil && metric == nil && storage.previous.isEmpty }
 
   // MARK: - Entry
 
@@ -67,9 +69,7 @@ struct KeyRecord: Sendable {
   }
 
   mutating func record(_ kind: KeyEvent, at time: Date) {
-    let storage = unique()
-    if storage.metric == nil { storage.metric = KeyMetric() }
-    storage.metric!.record(kind, at: time)
+    unique().metric.record(kind, at: time)
   }
 
   mutating func setMetric(_ metric: KeyMetric) { unique().metric = metric }
