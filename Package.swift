@@ -173,6 +173,16 @@ let package = Package(
     ),
     // Throughput and memory of the store (scripts/bench core); not a test.
     .executableTarget(name: "CoreBench", dependencies: ["Core"], path: "Benchmarks/CoreBench"),
+    // Watch fan-out to many watchers, for etcd and keyquarry alike (scripts/bench/run); not a test.
+    .executableTarget(
+      name: "FanoutBench",
+      dependencies: [
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+        .product(name: "NIOHPACK", package: "swift-nio-http2"),
+      ],
+      path: "Benchmarks/FanoutBench"),
     // Snapshot and restore times, memory and writer stalls (scripts/bench snapshot); not a test.
     .executableTarget(
       name: "SnapshotBench",

@@ -1,0 +1,195 @@
+// Watch fan-out: N watchers of one key, each on its own connection, then one write; how
+// long until every watcher has the event? The same client for every system, compiled and
+// on one event loop, so that the figure is the server's rather than the client's.
+//
+//   FanoutBench --system etcd|keyquarry-grpc|keyquarry-sse --target HOST:PORT
+//               [--http HOST:PORT] [-n 1000] [--rounds 5] [--deadline 240]
+//
+// --target is the gRPC address (the write always goes over gRPC: etcd's Put, keyquarry's
+// Set); --http is keyquarry's REST gateway, for SSE and for the subscriber count that
+// tells when every keyquarry watch is in place (etcd confirms each watch itself).
+// Prints one line per round and a MEDIAN line: all_ms (the last watcher), p50_ms, p99_ms,
+// first_ms, put_ms, client_cpu_ms, setup_s.
+import Foundation
+import NIOCore
+import NIOHTTP2
+import NIOPosix
+
+struct Options {
+  var system = System.etcd
+  var target = "127.0.0.1:2379"
+  var http = "127.0.0.1:33971"
+  var watchers = 1000
+  var rounds = 5
+  var deadline = 240.0
+
+  init(_ arguments: [String]) throws {
+    var rest = arguments[...]
+    while let flag = rest.popFirst() {
+      guard let value = rest.popFirst() else { throw BenchError("\(flag) needs a value") }
+      switch flag {
+      case "--system": system = try System(rawValue: value).orThrow("unknown system \(value)")
+      case "--target": target = value
+      case "--http": http = value
+      case "-n": watchers = try Int(value).orThrow("bad -n")
+      case "--rounds": rounds = try Int(value).orThrow("bad --rounds")
+      case "--deadline": deadline = try Double(value).orThrow("bad --deadline")
+      default: throw BenchError("unknown option \(flag)")
+      }
+    }
+  }
+}
+
+extension Optional {
+  func orThrow(_ message: String) throws -> Wrapped {
+    guard let self else { throw BenchError(message) }
+    return self
+  }
+}
+
+func hostAndPort(_ address: String) throws -> (String, Int) {
+  guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+    throw BenchError("bad address \(address)")
+  }
+  return (String(address[..<colon]), port)
+}
+
+/// `future`'s value, or an error once `seconds` have passed.
+func within<T: Sendable>(_ seconds: Double, _ what: String, _ future: EventLoopFuture<T>) async throws -> T {
+  let bounded = future.eventLoop.makePromise(of: T.self)
+  let timer = future.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
+    bounded.fail(BenchError("timed out: \(what)"))
+  }
+  future.whenComplete { result in
+    timer.cancel()
+    bounded.completeWith(result)
+  }
+  return try await bounded.futureResult.get()
+}
+
+func cpuMilliseconds() -> Double {
+  var time = timespec()
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+  return Double(time.tv_sec) * 1e3 + Double(time.tv_nsec) / 1e6
+}
+
+let options = try Options(Array(CommandLine.arguments.dropFirst()))
+let key: [UInt8] = Array("bench-watch-key1".utf8)
+let keyquarry = options.system != .etcd
+let (grpcHost, grpcPort) = try hostAndPort(options.target)
+let (httpHost, httpPort) = try hostAndPort(options.http)
+let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+let loop = group.next()
+let recorder = Recorder(watchers: options.watchers, rounds: options.rounds, loop: loop)
+let clientID = keyquarry ? "bench-watch" : nil
+
+func connect(_ host: String, _ port: Int, _ handlers: @escaping @Sendable (Channel) throws -> Void) async throws -> Channel {
+  try await ClientBootstrap(group: loop)
+    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+    .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try handlers(channel) } }
+    .connect(host: host, port: port).get()
+}
+
+func subscribers() async throws -> Int {
+  let done = loop.makePromise(of: String.self)
+  let request = ByteBuffer(string: "GET /v1/stats HTTP/1.1\r\nHost: \(options.http)\r\n\r\n")
+  _ = try await connect(httpHost, httpPort) { try $0.pipeline.syncOperations.addHandler(HTTPGetter(request: request, done: done)) }
+  let body = try await done.futureResult.get()
+  let stats = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+  return Int("\(stats?["eventSubscribers"] ?? "")") ?? 0  // int64 in proto3 JSON: a string
+}
+
+// The writer's connection, and a first write so that the key exists.
+let caller = UnaryCaller()
+let callerChannel = try await connect(grpcHost, grpcPort) { channel in
+  try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client))
+  try channel.pipeline.syncOperations.addHandler(caller)
+}
+let putHeaders = Wire.requestHeaders(
+  path: keyquarry ? "/keyquarry.KeyQuarry/Set" : "/etcdserverpb.KV/Put", authority: options.target, clientID: clientID)
+func put(_ round: Int) async throws {
+  let value = Array(("\(round):" + String(repeating: "x", count: 100)).utf8.prefix(100))
+  let body = Wire.frame(Wire.field(1, key) + Wire.field(2, value))  // KeyValue / PutRequest: key 1, value 2
+  let promise = loop.makePromise(of: Void.self)
+  loop.execute { caller.call(headers: putHeaders, body: body, promise: promise) }
+  try await within(10, "write \(round)", promise.futureResult)
+}
+try await put(-1)
+let baseSubscribers = keyquarry ? try await subscribers() : 0
+
+// The watchers, connected a hundred at a time (a server's accept backlog is finite).
+let setupStarted = ContinuousClock.now
+var watchers: [Channel] = []
+for first in stride(from: 0, to: options.watchers, by: 100) {
+  watchers += try await withThrowingTaskGroup(of: Channel.self) { batch in
+    for index in first..<min(first + 100, options.watchers) {
+      batch.addTask {
+        switch options.system {
+        case .keyquarrySSE:
+          let request = ByteBuffer(
+            string: "GET /v1/events?keys=\(String(decoding: key, as: UTF8.self)) HTTP/1.1\r\nHost: \(options.http)\r\n"
+              + "Accept: text/event-stream\r\nClient-Id: bench-watch\r\n\r\n")
+          return try await connect(httpHost, httpPort) {
+            try $0.pipeline.syncOperations.addHandler(SSEWatcher(index: index, recorder: recorder, request: request))
+          }
+        case .keyquarryGRPC, .etcd:
+          let path = keyquarry ? "/keyquarry.KeyQuarry/WatchStream" : "/etcdserverpb.Watch/Watch"
+          // WatchStreamRequest{keys: 1}; WatchRequest{create_request: 1 {key: 1}}
+          let request = Wire.frame(keyquarry ? Wire.field(1, key) : Wire.field(1, Wire.field(1, key)))
+          let headers = Wire.requestHeaders(path: path, authority: options.target, clientID: clientID)
+          return try await connect(grpcHost, grpcPort) { channel in
+            try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client))
+            try channel.pipeline.syncOperations.addHandler(
+              GRPCWatcher(index: index, system: options.system, recorder: recorder, headers: headers, request: request))
+          }
+        }
+      }
+    }
+    var connected: [Channel] = []
+    for try await channel in batch { connected.append(channel) }
+    return connected
+  }
+}
+if keyquarry {
+  while try await subscribers() - baseSubscribers < options.watchers {
+    if ContinuousClock.now - setupStarted > .seconds(options.deadline / 2) { throw BenchError("timed out: watches") }
+    try await Task.sleep(for: .milliseconds(50))
+  }
+} else {
+  try await within(options.deadline / 2, "every watch in place", recorder.allCreated.futureResult)
+}
+let setup = ContinuousClock.now - setupStarted
+print("\(options.watchers) watchers on as many connections in \(setup)")
+try await Task.sleep(for: .milliseconds(500))
+
+struct Round { var first, p50, p99, last, put, cpu: Double }
+var rounds: [Round] = []
+try await loop.submit { recorder.armed = true }.get()
+for round in 0..<options.rounds {
+  try await Task.sleep(for: .milliseconds(300))
+  let cpu = cpuMilliseconds()
+  let started = NIODeadline.now().uptimeNanoseconds
+  try await put(round)
+  let putMs = Double(NIODeadline.now().uptimeNanoseconds - started) / 1e6
+  try await within(30, "round \(round)", recorder.roundsDone[round].futureResult)
+  let latencies = try await loop.submit {
+    recorder.arrivals.map { Double($0[round] - started) / 1e6 }.sorted()
+  }.get()
+  let row = Round(
+    first: latencies[0], p50: latencies[latencies.count / 2],
+    p99: latencies[min(latencies.count - 1, latencies.count * 99 / 100)], last: latencies[latencies.count - 1],
+    put: putMs, cpu: cpuMilliseconds() - cpu)
+  rounds.append(row)
+  print(String(format: "round %d: put %.2f ms; event at watchers first %.2f p50 %.2f p99 %.2f all %.2f ms; client CPU %.1f ms",
+    round + 1, row.put, row.first, row.p50, row.p99, row.last, row.cpu))
+}
+@MainActor func median(_ value: (Round) -> Double) -> Double {
+  let sorted = rounds.map(value).sorted()
+  return sorted[sorted.count / 2]
+}
+let setupSeconds = Double(setup.components.seconds) + Double(setup.components.attoseconds) / 1e18
+print(String(format: "MEDIAN\twatch fan-out %@ N=%d\trounds=%d\tall_ms=%.2f\tp50_ms=%.2f\tp99_ms=%.2f\tfirst_ms=%.2f\tput_ms=%.2f\tclient_cpu_ms=%.1f\tsetup_s=%.2f",
+  options.system.rawValue, options.watchers, options.rounds, median(\.last), median(\.p50), median(\.p99),
+  median(\.first), median(\.put), median(\.cpu), setupSeconds))
+for channel in watchers + [callerChannel] { channel.close(promise: nil) }
+try await group.shutdownGracefully()
