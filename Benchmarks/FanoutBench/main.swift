@@ -2,50 +2,30 @@
 // long until every watcher has the event? The same client for every system, compiled and
 // on one event loop, so that the figure is the server's rather than the client's.
 //
-//   FanoutBench --system etcd|keyquarry-grpc|keyquarry-sse --target HOST:PORT
-//               [--http HOST:PORT] [-n 1000] [--rounds 5] [--deadline 240]
-//
 // --target is the gRPC address (the write always goes over gRPC: etcd's Put, keyquarry's
 // Set); --http is keyquarry's REST gateway, for SSE and for the subscriber count that
 // tells when every keyquarry watch is in place (etcd confirms each watch itself).
 // Prints one line per round and a MEDIAN line: all_ms (the last watcher), p50_ms, p99_ms,
 // first_ms, put_ms, client_cpu_ms, setup_s.
+import ArgumentParser
 import Foundation
 import NIOCore
 import NIOHTTP2
 import NIOPosix
 
-struct Options {
-  var system = System.etcd
-  var target = "127.0.0.1:2379"
-  var http = "127.0.0.1:33971"
-  var watchers = 1000
-  var rounds = 5
-  var deadline = 240.0
+struct Options: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "FanoutBench", abstract: "Time one update's fan-out to many watchers.")
 
-  init(_ arguments: [String]) throws {
-    var rest = arguments[...]
-    while let flag = rest.popFirst() {
-      guard let value = rest.popFirst() else { throw BenchError("\(flag) needs a value") }
-      switch flag {
-      case "--system": system = try System(rawValue: value).orThrow("unknown system \(value)")
-      case "--target": target = value
-      case "--http": http = value
-      case "-n": watchers = try Int(value).orThrow("bad -n")
-      case "--rounds": rounds = try Int(value).orThrow("bad --rounds")
-      case "--deadline": deadline = try Double(value).orThrow("bad --deadline")
-      default: throw BenchError("unknown option \(flag)")
-      }
-    }
-  }
+  @Option(help: "etcd, keyquarry-grpc or keyquarry-sse.") var system = System.etcd
+  @Option(help: "The gRPC address.") var target = "127.0.0.1:2379"
+  @Option(help: "keyquarry's REST gateway.") var http = "127.0.0.1:33971"
+  @Option(name: .customShort("n"), help: "Watchers, each on its own connection.") var watchers = 1000
+  @Option var rounds = 5
+  @Option(help: "Seconds; the watches must be in place within half of it.") var deadline = 240.0
 }
 
-extension Optional {
-  func orThrow(_ message: String) throws -> Wrapped {
-    guard let self else { throw BenchError(message) }
-    return self
-  }
-}
+extension System: ExpressibleByArgument {}
 
 func hostAndPort(_ address: String) throws -> (String, Int) {
   guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
@@ -73,7 +53,7 @@ func cpuMilliseconds() -> Double {
   return Double(time.tv_sec) * 1e3 + Double(time.tv_nsec) / 1e6
 }
 
-let options = try Options(Array(CommandLine.arguments.dropFirst()))
+let options = Options.parseOrExit()
 let key: [UInt8] = Array("bench-watch-key1".utf8)
 let keyquarry = options.system != .etcd
 let (grpcHost, grpcPort) = try hostAndPort(options.target)

@@ -45,7 +45,7 @@ public struct SnapshotLifespan: Sendable, Equatable {
 }
 
 /// A point-in-time copy of the store, taken shard by shard. Taking it holds each shard's
-/// lock only for copy-on-write copies of its tables; the records are built afterwards,
+/// lock only for a copy-on-write copy of its table; the records are built afterwards,
 /// outside any lock, while the store keeps serving.
 public struct StoreSnapshot: Sendable {
   public let takenAt: Date
