@@ -42,14 +42,25 @@ struct KeyRecord: Sendable {
     body(&unique().entry!)
   }
 
-  /// Makes `entry` the live one, keeping the outgoing revision and the new one in the
+  /// Makes `entry` the live one (the key has none: new, or restored), retained in the
   /// history under `limit` (0: none, -1: all, N: the newest N including the live one).
-  mutating func replace(with entry: Entry, revisionLimit limit: Int) {
+  mutating func insert(_ entry: Entry, revisionLimit limit: Int) {
     let storage = unique()
-    if limit != 0, storage.entryInHistory, let outgoing = storage.entry {
-      storage.previous.append(outgoing.revision)
-    }
     storage.entry = entry
+    Self.retainLive(in: storage, limit: limit)
+  }
+
+  /// Gives the live entry a new value in place (`body`), keeping the outgoing revision in
+  /// the history; returns the changed entry.
+  mutating func changeValue(revisionLimit limit: Int, _ body: (inout Entry) -> Void) -> Entry {
+    let storage = unique()
+    if limit != 0, storage.entryInHistory { storage.previous.append(storage.entry!.revision) }
+    body(&storage.entry!)
+    Self.retainLive(in: storage, limit: limit)
+    return storage.entry!
+  }
+
+  private static func retainLive(in storage: Storage, limit: Int) {
     storage.entryInHistory = limit != 0
     if limit > 0, storage.previous.count > limit - 1 {
       storage.previous.removeFirst(storage.previous.count - (limit - 1))

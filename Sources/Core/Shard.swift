@@ -27,9 +27,14 @@ struct ShardState {
     records[key]!.modifyEntry(body)
   }
 
-  /// Makes `entry` the live entry of `key` (new, or with a new value), with its revision.
-  mutating func replace(_ key: String, with entry: Entry, revisionLimit: Int) {
-    records[key, default: KeyRecord()].replace(with: entry, revisionLimit: revisionLimit)
+  /// Makes `entry` the live entry of `key`, which has none, with its revision.
+  mutating func insert(_ key: String, _ entry: Entry, revisionLimit: Int) {
+    records[key, default: KeyRecord()].insert(entry, revisionLimit: revisionLimit)
+  }
+
+  /// Changes the value of `key`'s live entry in place (`body`), with the revisions.
+  mutating func changeValue(_ key: String, revisionLimit: Int, _ body: (inout Entry) -> Void) -> Entry {
+    records[key]!.changeValue(revisionLimit: revisionLimit, body)
   }
 
   mutating func removeEntry(_ key: String, keepHistory: Bool) {

@@ -125,7 +125,7 @@ extension Store {
         value: saved.value, contentType: saved.contentType, hash: saved.hash, version: saved.version,
         created: saved.created, updated: saved.updated, createdBy: saved.createdBy, lock: lock,
         lifespan: saved.lifespan.map { Lifespan(duration: $0.duration, setAt: $0.setAt) }, isReserved: false)
-      state.replace(saved.key, with: entry, revisionLimit: 0)
+      state.insert(saved.key, entry, revisionLimit: 0)
       counters.keys.add(1)
       counters.totalSize.add(entry.value.count)
       if let lock {

@@ -46,13 +46,13 @@ extension Store {
     let hash = FNV1a.hash(value)
     guard hash != entry.hash else { return }
     counters.totalSize.add(value.count - entry.value.count)
-    var updated = state.entry(key)!
-    updated.value = value
-    updated.hash = hash
-    updated.contentType = contentType.isEmpty ? ContentSniffer.contentType(of: value) : contentType
-    updated.version += 1
-    updated.updated = now
-    state.replace(key, with: updated, revisionLimit: options.revisionLimit)
+    let updated = state.changeValue(key, revisionLimit: options.revisionLimit) { entry in
+      entry.value = value
+      entry.hash = hash
+      entry.contentType = contentType.isEmpty ? ContentSniffer.contentType(of: value) : contentType
+      entry.version += 1
+      entry.updated = now
+    }
     emit(.updated, key, by: client, at: now, snapshot: updated.snapshot, in: &state)
   }
 
@@ -68,7 +68,7 @@ extension Store {
       contentType: contentType.isEmpty ? ContentSniffer.contentType(of: value) : contentType,
       hash: FNV1a.hash(value), version: version, created: now, updated: nil, createdBy: client,
       lock: nil, lifespan: nil, isReserved: false)
-    state.replace(key, with: entry, revisionLimit: options.revisionLimit)
+    state.insert(key, entry, revisionLimit: options.revisionLimit)
     counters.totalSize.add(value.count)
     emit(.created, key, by: client, at: now, snapshot: entry.snapshot, in: &state)
   }

@@ -144,7 +144,7 @@ public final class Store: Sendable {
           value: value, contentType: "text/plain; charset=utf-8", hash: FNV1a.hash(value),
           version: 1, created: now, updated: nil, createdBy: ClientID.internalID, lock: nil,
           lifespan: nil, isReserved: true)
-        state.replace(key, with: entry, revisionLimit: 0)
+        state.insert(key, entry, revisionLimit: 0)
         emit(.created, key, by: ClientID.internalID, at: now, snapshot: entry.snapshot, in: &state)
       }
     }
