@@ -11,7 +11,7 @@ final class EventBus: Sendable {
   /// Lets a publisher skip the subscriber list without taking its lock.
   private let hasSubscribers = Atomic<Bool>(false)
   /// Copy-on-write: a publisher takes the array with one retain, not a copy.
-  private let subscribers = Mutex<[Subscription]>([])
+  private let subscribers = Mutex<[any Subscriber]>([])
   private let nextSubscriberID = Atomic<UInt64>(0)
   /// Set by any change to a user key; cleared by the snapshotter.
   let changed = Atomic<Bool>(false)
@@ -63,15 +63,30 @@ final class EventBus: Sendable {
   /// A watcher's subscription. `counted` ones count toward the subscriber limit and
   /// Stats; the server's own consumers (the event log) do not.
   func subscribe(_ filter: EventFilter, counted: Bool = true) throws(StoreError) -> Subscription {
+    try add(counted: counted) { id, removal in
+      let subscription = Subscription(id: id, filter: filter, capacity: capacity, sendTimeout: sendTimeout)
+      subscription.onTermination(removal)
+      return subscription
+    }
+  }
+
+  /// A watcher whose events are pushed into `sink`.
+  func subscribe(_ filter: EventFilter, sink: some EventSink) throws(StoreError) -> PushSubscription {
+    try add(counted: true) { id, removal in
+      PushSubscription(id: id, filter: filter, sink: sink, sendTimeout: sendTimeout, removal: removal)
+    }
+  }
+
+  private func add<S: Subscriber>(
+    counted: Bool, _ make: (UInt64, @escaping @Sendable () -> Void) -> S
+  ) throws(StoreError) -> S {
     if closed.load(ordering: .relaxed) { throw StoreError(.unavailable, "server is shutting down") }
     if counted { try countSubscriber() }
     let id = nextSubscriberID.wrappingAdd(1, ordering: .relaxed).newValue
-    let subscription = Subscription(
-      id: id, filter: filter, capacity: capacity, sendTimeout: sendTimeout)
-    subscribers.withLock { $0.append(subscription) }
+    let subscriber = make(id) { [weak self] in self?.remove(id, counted: counted) }
+    subscribers.withLock { $0.append(subscriber) }
     hasSubscribers.store(true, ordering: .relaxed)
-    subscription.onTermination { [weak self] in self?.remove(id, counted: counted) }
-    return subscription
+    return subscriber
   }
 
   private func countSubscriber() throws(StoreError) {

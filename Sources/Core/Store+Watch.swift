@@ -7,6 +7,12 @@ extension Store {
     try bus.subscribe(filter)
   }
 
+  /// WatchStream pushed into `sink`, which queues at most `options.eventStreamBufferSize`
+  /// events (the size of a `watch` stream's buffer) and says so by refusing more.
+  public func watch(_ filter: EventFilter, into sink: some EventSink) throws(StoreError) -> PushSubscription {
+    try bus.subscribe(filter, sink: sink)
+  }
+
   /// Every event, for the server's own consumers (the event log): not counted as a
   /// watcher, not limited by `event_stream_subscriber_limit`.
   public func observe() throws(StoreError) -> Subscription {

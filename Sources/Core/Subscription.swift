@@ -1,28 +1,35 @@
 import Foundation
-import Synchronization
 
-/// One watcher's bounded queue of events. Publishers never wait on it: when the queue
-/// is full the event is dropped for this watcher, and a watcher whose queue stays full
-/// for longer than the send timeout is disconnected (`endedBecauseSlow`).
-public final class Subscription: Sendable {
+/// What the event bus fans events out to.
+protocol Subscriber: AnyObject, Sendable {
+  var id: UInt64 { get }
+  var filter: EventFilter { get }
+  /// Never waits: an event that does not fit is dropped (`SlowWatcherRule`).
+  func offer(_ event: Event, now: Date)
+  /// The server ends the watch (shutdown).
+  func finish()
+}
+
+/// One watcher's bounded queue of events, read as an `AsyncStream`. Publishers never
+/// wait on it: when the queue is full the event is dropped for this watcher, and a
+/// watcher whose queue stays full for longer than the send timeout is disconnected
+/// (`endedBecauseSlow`).
+public final class Subscription: Subscriber {
   public let events: AsyncStream<Event>
   let id: UInt64
   let filter: EventFilter
   private let continuation: AsyncStream<Event>.Continuation
-  private let sendTimeout: Duration
-  private let isOverflowing = Atomic<Bool>(false)
-  private let overflowSince = Mutex<Date?>(nil)
-  private let slow = Atomic<Bool>(false)
+  private let rule: SlowWatcherRule
 
   init(id: UInt64, filter: EventFilter, capacity: Int, sendTimeout: Duration) {
     self.id = id
     self.filter = filter
-    self.sendTimeout = sendTimeout
+    rule = SlowWatcherRule(sendTimeout: sendTimeout)
     (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingOldest(capacity))
   }
 
   /// True when the server ended this stream because its consumer fell behind.
-  public var endedBecauseSlow: Bool { slow.load(ordering: .relaxed) }
+  public var endedBecauseSlow: Bool { rule.disconnected }
 
   func onTermination(_ action: @escaping @Sendable () -> Void) {
     continuation.onTermination = { _ in action() }
@@ -31,20 +38,9 @@ public final class Subscription: Sendable {
   func offer(_ event: Event, now: Date) {
     switch continuation.yield(event) {
     case .enqueued:
-      if isOverflowing.load(ordering: .relaxed) {
-        isOverflowing.store(false, ordering: .relaxed)
-        overflowSince.withLock { $0 = nil }
-      }
+      rule.accepted()
     case .dropped:
-      isOverflowing.store(true, ordering: .relaxed)
-      let since = overflowSince.withLock { since in
-        if since == nil { since = now }
-        return since!
-      }
-      if now.timeIntervalSince(since) >= sendTimeout.timeInterval {
-        slow.store(true, ordering: .relaxed)
-        continuation.finish()
-      }
+      if rule.refused(now: now) { continuation.finish() }
     case .terminated:
       break
     @unknown default:

@@ -117,11 +117,7 @@ public struct KeyQuarryService: Sendable {
   }
 
   func watchStream(_ request: Keyquarry_WatchRequest, response: RPCWriter<Keyquarry_Event>) async throws {
-    let filter = EventFilter(
-      keys: Set(request.keys),
-      kinds: Set(request.events.compactMap { KeyEvent(rawValue: $0.rawValue) }),
-      clientIDs: Set(request.clientIds))
-    let subscription = try store.watch(filter)
+    let subscription = try store.watch(Self.filter(request))
     defer { subscription.finish() }
     // A watch that sees no events would not notice its client leave until the next one.
     try await withRPCCancellationHandler {
@@ -150,11 +146,22 @@ public struct KeyQuarryService: Sendable {
     try Self.checkNotSlow(watch.subscription)
   }
 
-  private static func checkNotSlow(_ subscription: Subscription) throws {
-    if subscription.endedBecauseSlow {
-      throw RPCError(
-        code: .resourceExhausted,
-        message: "watcher too slow: its event buffer stayed full past event_stream_send_timeout")
-    }
+  /// WatchStream with its events pushed into `sink` (the transport's direct watch).
+  func watchStream(_ request: Keyquarry_WatchRequest, into sink: some EventSink) throws -> PushSubscription {
+    try store.watch(Self.filter(request), into: sink)
   }
+
+  private static func filter(_ request: Keyquarry_WatchRequest) -> EventFilter {
+    EventFilter(
+      keys: Set(request.keys),
+      kinds: Set(request.events.compactMap { KeyEvent(rawValue: $0.rawValue) }),
+      clientIDs: Set(request.clientIds))
+  }
+
+  private static func checkNotSlow(_ subscription: Subscription) throws {
+    if subscription.endedBecauseSlow { throw slowWatcher }
+  }
+
+  static let slowWatcher = RPCError(
+    code: .resourceExhausted, message: "watcher too slow: its event buffer stayed full past event_stream_send_timeout")
 }

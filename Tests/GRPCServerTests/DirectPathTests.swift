@@ -38,6 +38,61 @@ import Testing
     _ = try? channel.finish()
   }
 
+  @Test func watchStreamIsServedOnTheConnectionUntilTheServerEndsIt() throws {
+    let store = Store(options: TestServer.fastOptions)
+    let forwarded = Mutex<[String]>([])
+    let service = KeyQuarryService(store: store)
+    let settings = ConnectionSettings(
+      direct: service.directMethods(metrics: nil), watch: service.directWatch(metrics: nil),
+      maxRequestPayload: 1 << 20, targetWindow: 1 << 20,
+      accept: { rpc in forwarded.withLock { $0.append(rpc.stream.descriptor.method) } })
+    let channel = EmbeddedChannel(handler: GRPCConnectionHandler(settings: settings))
+
+    try call(channel, stream: 1, "WatchStream", Keyquarry_WatchRequest.with { $0.keys = ["k"] })
+    guard case .headers(let head) = try #require(try channel.readOutbound(as: HTTP2Frame.self)).payload else {
+      Issue.record("expected the response headers at once"); return
+    }
+    #expect(head.headers.first(name: ":status") == "200" && !head.endStream)
+    #expect(store.stats().eventSubscribers == 1)
+
+    try store.set("other", value: Data("x"), by: "test")
+    try store.set("k", value: Data("v"), by: "test")
+    channel.embeddedEventLoop.run()  // the loop's fanout turn
+    guard case .data(let data) = try #require(try channel.readOutbound(as: HTTP2Frame.self)).payload,
+      case .byteBuffer(var bytes) = data.data
+    else { Issue.record("expected the event"); return }
+    bytes.moveReaderIndex(forwardBy: 5)
+    let event = try Keyquarry_Event(serializedBytes: Array(bytes.readableBytesView))
+    #expect(event.key == "k" && event.event == .created && event.clientID == "test")
+    #expect(try channel.readOutbound(as: HTTP2Frame.self) == nil)  // nothing for "other"
+
+    store.endWatches()
+    channel.embeddedEventLoop.run()
+    guard case .headers(let trailers) = try #require(try channel.readOutbound(as: HTTP2Frame.self)).payload else {
+      Issue.record("expected trailers"); return
+    }
+    #expect(trailers.endStream && trailers.headers.first(name: "grpc-status") == "0")
+    #expect(store.stats().eventSubscribers == 0)
+    #expect(forwarded.withLock { $0 }.isEmpty)
+    _ = try? channel.finish()
+  }
+
+  @Test func aResetWatchIsLetGo() throws {
+    let store = Store(options: TestServer.fastOptions)
+    let service = KeyQuarryService(store: store)
+    let settings = ConnectionSettings(
+      direct: [:], watch: service.directWatch(metrics: nil), maxRequestPayload: 1 << 20, targetWindow: 1 << 20,
+      accept: { _ in })
+    let channel = EmbeddedChannel(handler: GRPCConnectionHandler(settings: settings))
+    try call(channel, stream: 1, "WatchStream", Keyquarry_WatchRequest())
+    try call(channel, stream: 3, "WatchStream", Keyquarry_WatchRequest())
+    #expect(store.stats().eventSubscribers == 2)
+    channel.pipeline.fireUserInboundEventTriggered(StreamClosedEvent(streamID: 1, reason: .cancel))
+    #expect(store.stats().eventSubscribers == 1)
+    _ = try? channel.close().wait()
+    #expect(store.stats().eventSubscribers == 0)  // the connection went: every watch on it too
+  }
+
   private func call(_ channel: EmbeddedChannel, stream: Int, _ method: String, _ request: some Message) throws {
     let id = HTTP2StreamID(stream)
     let headers: HPACKHeaders = [

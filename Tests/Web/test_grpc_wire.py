@@ -9,7 +9,9 @@ import time
 import grpc
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
+import h2.settings
 import pytest
 
 from conftest import Server
@@ -312,6 +314,85 @@ def test_an_update_reaches_every_watch_multiplexed_on_one_connection(server):
             assert all(read_bytes_field(next(updates), 2) == round for updates in watches)
         for updates in watches:
             updates.cancel()
+
+
+def read_varint_field(message, number):
+    """The first varint field `number` of a protobuf message (0 when absent)."""
+    i = 0
+    while i < len(message):
+        tag, i = read_varint(message, i)
+        if tag & 7 == 0:
+            value, i = read_varint(message, i)
+            if tag >> 3 == number:
+                return value
+        else:
+            length, i = read_varint(message, i)
+            i += length
+    return 0
+
+
+def wait_for_subscribers(channel, count):
+    deadline = time.time() + 10
+    while stats_subscribers(channel) != count and time.time() < deadline:
+        time.sleep(0.05)
+    assert stats_subscribers(channel) == count
+
+
+def test_watch_streams_multiplexed_on_one_connection_get_every_event_in_order(server):
+    """WatchStream is served by the transport itself (events pushed from the store onto the
+    streams): every watch gets every matching event once and in order; a cancelled one is let go."""
+    created, updated = 1, 2  # keyquarry.KeyEvent
+    with grpc.insecure_channel(server.grpc) as channel:
+        watch = channel.unary_stream(
+            "/keyquarry.KeyQuarry/WatchStream", request_serializer=None, response_deserializer=None)
+        watches = [watch(field(1, b"multi"), metadata=METADATA, timeout=20) for _ in range(200)]
+        wait_for_subscribers(channel, 200)
+        for value in (b"1", b"2", b"3"):
+            unary(channel, "Set")(key_value("multi", value), metadata=METADATA, timeout=5)
+        unary(channel, "Set")(key_value("other", b"x"), metadata=METADATA, timeout=5)
+        for updates in watches:
+            events = [next(updates) for _ in range(3)]
+            assert [read_bytes_field(e, 1) for e in events] == [b"multi"] * 3
+            assert [read_varint_field(e, 2) for e in events] == [created, updated, updated]
+            assert {read_bytes_field(e, 4) for e in events} == {b"grpcio"}
+        for updates in watches[:100]:
+            updates.cancel()
+        wait_for_subscribers(channel, 100)
+        unary(channel, "Set")(key_value("multi", b"4"), metadata=METADATA, timeout=5)
+        assert all(read_varint_field(next(updates), 2) == updated for updates in watches[100:])
+        for updates in watches[100:]:
+            updates.cancel()
+        wait_for_subscribers(channel, 0)
+
+
+def test_a_watcher_that_stops_reading_is_ended_and_writers_go_on():
+    """A client that never opens its flow-control window: its events queue up to
+    event_stream_buffer_size, then it is ended with RESOURCE_EXHAUSTED after
+    event_stream_send_timeout, while writes go on at full speed."""
+    server = Server(extra_env={"KEYQUARRY_EVENT_STREAM_BUFFER_SIZE": "5",
+                               "KEYQUARRY_EVENT_STREAM_SEND_TIMEOUT": "200ms"})
+    stalled = RawConnection(server.grpc)
+    try:
+        stalled.h2.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+        stalled.flush()
+        stream = stalled.start("/keyquarry.KeyQuarry/WatchStream")
+        stalled.send(stream, frame(field(1, b"slow")))
+        with grpc.insecure_channel(server.grpc) as channel:
+            wait_for_subscribers(channel, 1)
+            started = time.time()
+            while stats_subscribers(channel) == 1 and time.time() - started < 10:
+                for i in range(20):
+                    unary(channel, "Set")(key_value("slow", str(i).encode()), metadata=METADATA, timeout=5)
+                time.sleep(0.05)
+            assert stats_subscribers(channel) == 0
+        # The trailers wait behind the held-back events: the reset carries the verdict
+        # (ENHANCE_YOUR_CALM, which gRPC clients report as RESOURCE_EXHAUSTED).
+        response = stalled.wait(stream)
+        assert response["reset"] == h2.errors.ErrorCodes.ENHANCE_YOUR_CALM
+        assert response["data"] == b""  # nothing got through the closed window
+    finally:
+        stalled.close()
+        server.stop()
 
 
 def stats_subscribers(channel):

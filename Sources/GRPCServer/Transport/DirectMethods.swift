@@ -6,7 +6,8 @@ import SwiftProtobuf
 /// A unary RPC answered on the connection's event loop. Each is one store call that never
 /// waits, so the task, executor hops and per-call machinery of running it through
 /// GRPCServer would cost far more than the call; the transport runs it in place instead.
-/// Everything else (watches, calls that visit every shard, Admin) goes through GRPCServer.
+/// WatchStream is direct too (`DirectWatch`); everything else (WatchKeyValue, calls that
+/// visit every shard, Admin) goes through GRPCServer.
 struct DirectMethod: Sendable {
   let descriptor: MethodDescriptor
   /// Validates the `client_id` header, decodes the request, calls the service, encodes the response.
@@ -19,14 +20,18 @@ struct DirectMethod: Sendable {
     self.descriptor = descriptor
     call = { message, clientID in
       let client = try ClientID.validate(clientID)
-      let request: Request
-      do {
-        request = try Request(serializedBytes: message)
-      } catch {
-        throw RPCError(
-          code: .invalidArgument, message: "can't decode the request as \(Request.protoMessageName)", cause: error)
-      }
-      return try body(request, client).serializedBytes()
+      return try body(try message.decoded(), client).serializedBytes()
+    }
+  }
+}
+
+extension PrefixedMessage {
+  func decoded<Request: SwiftProtobuf.Message>() throws -> Request {
+    do {
+      return try Request(serializedBytes: self)
+    } catch {
+      throw RPCError(
+        code: .invalidArgument, message: "can't decode the request as \(Request.protoMessageName)", cause: error)
     }
   }
 }

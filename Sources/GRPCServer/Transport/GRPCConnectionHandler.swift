@@ -1,3 +1,4 @@
+import Core
 import GRPCCore
 import NIOCore
 import NIOHPACK
@@ -6,6 +7,8 @@ import NIOHTTP2
 /// What every connection of one listener shares.
 struct ConnectionSettings: Sendable {
   var direct: [String: DirectMethod]
+  /// WatchStream on the connection (nil: through GRPCServer, e.g. to be traced).
+  var watch: DirectWatch?
   var maxRequestPayload: Int
   /// Inbound flow-control window kept open per connection and per stream.
   var targetWindow: Int
@@ -14,8 +17,9 @@ struct ConnectionSettings: Sendable {
 }
 
 /// Serves gRPC on one HTTP/2 connection, frame by frame, with no channel and no task per
-/// call: a direct method is answered right here on the event loop; any other RPC is
-/// handed to GRPCServer and its response parts come back through `writeResponse`. It also
+/// call: a direct method is answered right here on the event loop, a direct watch's
+/// events are written as they come (`writeEvent`); any other RPC is handed to GRPCServer
+/// and its response parts come back through `writeResponse`. It also
 /// keeps the connection alive (`Keepalive`) and drains it on graceful shutdown (GOAWAY,
 /// then close once the open calls are done).
 final class GRPCConnectionHandler: ChannelInboundHandler {
@@ -25,6 +29,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
   private struct Call {
     enum Route {
       case direct(DirectMethod, clientID: String?, started: ContinuousClock.Instant?)
+      /// A WatchStream until its request has arrived, then `watching`.
+      case watch(DirectWatch, clientID: String?, started: ContinuousClock.Instant?)
+      case watching(PushSubscription, metrics: MethodMetrics?, started: ContinuousClock.Instant?)
       case forwarded(ForwardedRPC)
     }
     var route: Route
@@ -43,6 +50,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
   private var peers: Peers?
   private var reading = false
   private var flushPending = false
+  /// Watch events written since the last flush.
+  private var eventsUnflushed = false
   private var flushScheduled = false
   private var loopBound: NIOLoopBound<GRPCConnectionHandler>?
   private var keepalive = Keepalive()
@@ -97,7 +106,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     switch event {
     case let closed as StreamClosedEvent:
       if let call = calls.removeValue(forKey: closed.streamID) {
-        if case .forwarded(let rpc) = call.route, !call.responseEnded { rpc.cancel() }
+        abandon(call)
         closeIfDrained()
       }
     case let window as NIOHTTP2WindowUpdatedEvent:
@@ -112,11 +121,23 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
   func channelInactive(context: ChannelHandlerContext) {
     keepaliveTask?.cancel()
-    for call in calls.values {
-      if case .forwarded(let rpc) = call.route, !call.responseEnded { rpc.cancel() }
-    }
+    for call in calls.values { abandon(call) }
     calls.removeAll()
     context.fireChannelInactive()
+  }
+
+  /// The client has gone before the response ended: stop the work done for it.
+  private func abandon(_ call: Call) {
+    guard !call.responseEnded else { return }
+    switch call.route {
+    case .forwarded(let rpc):
+      rpc.cancel()
+    case .watching(let subscription, let metrics, let started):
+      subscription.cancel()
+      if let started { metrics?.record(RPCError.Code.cancelled, duration: .now - started) }
+    case .direct, .watch:
+      break
+    }
   }
 
   func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -140,6 +161,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     let route: Call.Route
     if let method = settings.direct[head.path] {
       route = .direct(method, clientID: head.clientID, started: method.metrics == nil ? nil : .now)
+    } else if let watch = settings.watch, head.path == DirectWatch.path {
+      route = .watch(watch, clientID: head.clientID, started: watch.metrics == nil ? nil : .now)
     } else if let descriptor = GRPCWire.method(path: head.path), let peers, let loopBound {
       let (rpc, accepted) = ForwardedRPC.start(
         descriptor, metadata: GRPCWire.metadata(headers), streamID: id, handler: loopBound, peers: peers)
@@ -164,9 +187,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     do {
       while let message = try call.deframer.next() {
         switch call.route {
-        case .direct:
+        case .direct, .watch, .watching:
           guard call.request == nil else {
-            throw RPCError(code: .internalError, message: "a unary RPC got more than one request message")
+            throw RPCError(code: .internalError, message: "a unary request got more than one message")
           }
           call.request = message
         case .forwarded(let rpc):
@@ -188,14 +211,19 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     var call = call
     call.requestEnded = true
     let incomplete = RPCError(code: .internalError, message: "the request ended inside a message")
+    let missing = RPCError(code: .internalError, message: "a unary request got no message")
     switch call.route {
     case .direct(let method, let clientID, let started):
       if !call.deframer.isEmpty { return fail(call, on: id, with: incomplete) }
-      guard let request = call.request else {
-        return fail(call, on: id, with: RPCError(code: .internalError, message: "a unary RPC got no request message"))
-      }
+      guard let request = call.request else { return fail(call, on: id, with: missing) }
       answer(method, request: request, clientID: clientID, started: started, on: id)
       closeIfDrained()
+    case .watch(let watch, let clientID, let started):
+      if !call.deframer.isEmpty { return fail(call, on: id, with: incomplete) }
+      guard let request = call.request else { return fail(call, on: id, with: missing) }
+      subscribe(call, watch, request: request, clientID: clientID, started: started, on: id)
+    case .watching:
+      calls[id] = call
     case .forwarded(let rpc):
       calls[id] = call
       if call.requestDropped { return }
@@ -214,18 +242,18 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
       write(.headers(.init(headers: GRPCWire.okTrailers, endStream: true)), on: id)
       if let started { method.metrics?.record(nil, duration: .now - started) }
     } catch {
-      reject(method, started: started, with: error, on: id, requestEnded: true)
+      reject(method.metrics, started: started, with: error, on: id, requestEnded: true)
     }
   }
 
   /// Answers a direct call with the error that ended it.
   private func reject(
-    _ method: DirectMethod, started: ContinuousClock.Instant?, with error: any Error, on id: HTTP2StreamID,
+    _ metrics: MethodMetrics?, started: ContinuousClock.Instant?, with error: any Error, on id: HTTP2StreamID,
     requestEnded: Bool
   ) {
     let (status, metadata) = GRPCWire.status(of: error)
     refuse(id, with: GRPCWire.trailers(status, metadata: metadata, trailersOnly: true), requestEnded: requestEnded)
-    if let started { method.metrics?.record(rpcCode(of: error), duration: .now - started) }
+    if let started { metrics?.record(rpcCode(of: error), duration: .now - started) }
   }
 
   /// A request that broke off (`call` is out of `calls`): a direct call is answered with
@@ -233,8 +261,13 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
   private func fail(_ call: Call, on id: HTTP2StreamID, with error: any Error) {
     switch call.route {
     case .direct(let method, _, let started):
-      reject(method, started: started, with: error, on: id, requestEnded: call.requestEnded)
+      reject(method.metrics, started: started, with: error, on: id, requestEnded: call.requestEnded)
       closeIfDrained()
+    case .watch(let watch, _, let started):
+      reject(watch.metrics, started: started, with: error, on: id, requestEnded: call.requestEnded)
+      closeIfDrained()
+    case .watching:
+      break  // its request had ended: no more DATA can come
     case .forwarded(let rpc):
       var call = call
       call.deframer = MessageDeframer(maxPayload: settings.maxRequestPayload)
@@ -248,6 +281,61 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
   private func refuse(_ id: HTTP2StreamID, with headers: HPACKHeaders, requestEnded: Bool) {
     write(.headers(.init(headers: headers, endStream: true)), on: id)
     if !requestEnded { write(.rstStream(.noError), on: id) }
+  }
+
+  // MARK: Direct watches
+
+  /// Subscribes a direct watch (`call` is out of `calls`) and starts its response; its
+  /// events come through `writeEvent` in the same loop's later turns.
+  private func subscribe(
+    _ call: Call, _ watch: DirectWatch, request: PrefixedMessage, clientID: String?,
+    started: ContinuousClock.Instant?, on id: HTTP2StreamID
+  ) {
+    guard let context, let loopBound else { return }
+    let sink = FanoutSink(
+      GRPCWatchTarget(handler: loopBound, streamID: id), on: context.eventLoop, capacity: watch.capacity)
+    do {
+      let subscription = try watch.start(request, clientID, sink)
+      var call = call
+      call.route = .watching(subscription, metrics: watch.metrics, started: started)
+      call.responseStarted = true
+      calls[id] = call
+      write(.headers(.init(headers: GRPCWire.responseHeaders)), on: id)
+    } catch {
+      reject(watch.metrics, started: started, with: error, on: id, requestEnded: true)
+      closeIfDrained()
+    }
+  }
+
+  /// One event of a direct watch, flushed by `flushEvents`; nil when the stream is gone.
+  func writeEvent(_ message: ByteBuffer, on id: HTTP2StreamID) -> EventLoopFuture<Void>? {
+    guard let context, let call = calls[id], !call.responseEnded else { return nil }
+    let promise = context.eventLoop.makePromise(of: Void.self)
+    context.write(
+      wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(message))))), promise: promise)
+    eventsUnflushed = true
+    return promise.futureResult
+  }
+
+  func flushEvents() {
+    guard eventsUnflushed else { return }
+    eventsUnflushed = false
+    context?.flush()
+  }
+
+  /// The server ended a direct watch: OK at shutdown, RESOURCE_EXHAUSTED for a slow watcher.
+  /// A slow watcher's trailers wait behind the events its closed flow-control window
+  /// holds back, so its stream is also reset with ENHANCE_YOUR_CALM, which gRPC clients
+  /// read as RESOURCE_EXHAUSTED too (and which frees what is held back).
+  func endWatch(on id: HTTP2StreamID, slow: Bool) {
+    guard var call = calls[id], !call.responseEnded, case .watching(_, let metrics, let started) = call.route
+    else { return }
+    call.responseEnded = true
+    calls[id] = call
+    let status = slow ? Status(code: .resourceExhausted, message: KeyQuarryService.slowWatcher.message) : Status(code: .ok, message: "")
+    write(.headers(.init(headers: GRPCWire.trailers(status, trailersOnly: false), endStream: true)), on: id)
+    if slow { write(.rstStream(.enhanceYourCalm), on: id) }
+    if let started { metrics?.record(slow ? RPCError.Code.resourceExhausted : nil, duration: .now - started) }
   }
 
   // MARK: Responses of forwarded RPCs

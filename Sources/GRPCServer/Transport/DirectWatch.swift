@@ -1,0 +1,45 @@
+import Core
+import GRPCCore
+import KeyquarryProtos
+import NIOCore
+import NIOHTTP2
+
+/// WatchStream served by the connection itself: the subscription pushes each event
+/// through the event loop's `LoopFanout` straight onto the stream, so a thousand
+/// watchers cost no task, no executor hop and one encoding per event.
+struct DirectWatch: Sendable {
+  static let path = "/" + Keyquarry_KeyQuarry.Method.WatchStream.descriptor.fullyQualifiedMethod
+
+  /// Validates the `client_id` header, decodes the request and subscribes `sink`.
+  let start: @Sendable (_ request: PrefixedMessage, _ clientID: String?, _ sink: FanoutSink<GRPCWatchTarget>) throws
+    -> PushSubscription
+  /// The most events queued for one watcher (`event_stream_buffer_size`).
+  let capacity: Int
+  var metrics: MethodMetrics?
+}
+
+extension KeyQuarryService {
+  func directWatch(metrics: RPCMetrics?) -> DirectWatch {
+    DirectWatch(
+      start: { message, clientID, sink in
+        _ = try ClientID.validate(clientID)
+        return try watchStream(try message.decoded(), into: sink)
+      },
+      capacity: store.options.eventStreamBufferSize,
+      metrics: metrics?[Keyquarry_KeyQuarry.Method.WatchStream.descriptor])
+  }
+}
+
+/// One direct watch's stream, as its `FanoutSink` writes to it.
+struct GRPCWatchTarget: FanoutTarget {
+  let handler: NIOLoopBound<GRPCConnectionHandler>
+  let streamID: HTTP2StreamID
+
+  func write(_ event: inout EncodedEvent) -> EventLoopFuture<Void>? {
+    handler.value.writeEvent(event.grpc(), on: streamID)
+  }
+
+  func end(slow: Bool) { handler.value.endWatch(on: streamID, slow: slow) }
+
+  func flush() { handler.value.flushEvents() }
+}
