@@ -5,50 +5,71 @@ public enum WatchItem: Sendable {
   case event(Event)
 }
 
+/// The buffered events a resuming watcher missed, to be sent before the live ones.
+public struct WatchReplay: Sendable {
+  public let items: [WatchItem]
+  /// Replayed events may arrive live as well: those are skipped.
+  let replayed: Set<UInt64>
+
+  public func includes(_ event: Event) -> Bool { replayed.contains(event.sequence) }
+}
+
 extension Store {
   /// WatchStream for clients that reconnect with the id of the last event they saw
   /// (SSE `Last-Event-ID`). Without `lastSeen` it is the plain live stream.
   public func watch(_ filter: EventFilter, resumingAfter lastSeen: UInt64?) throws(StoreError) -> ResumableWatch {
     let subscription = try bus.subscribe(filter)  // first, so nothing falls between replay and live
+    return ResumableWatch(replay: replay(after: lastSeen, filter), subscription: subscription)
+  }
+
+  /// The same, pushed into `sink` (see `watch(_:into:)`): the replay is the caller's to
+  /// send before the first pushed event.
+  public func watch(
+    _ filter: EventFilter, resumingAfter lastSeen: UInt64?, into sink: some EventSink
+  ) throws(StoreError) -> (WatchReplay, PushSubscription) {
+    let subscription = try bus.subscribe(filter, sink: sink)
+    return (replay(after: lastSeen, filter), subscription)
+  }
+
+  private func replay(after lastSeen: UInt64?, _ filter: EventFilter) -> WatchReplay {
     let current = bus.sequence
-    var replay: [WatchItem] = []
+    var items: [WatchItem] = []
     var replayed = Set<UInt64>()
     if let lastSeen, lastSeen < current {
       if current - lastSeen > UInt64(bus.recent.capacity) {
-        replay.append(.reset)
+        items.append(.reset)
       } else {
         for sequence in (lastSeen + 1)...current {
           // A missing event is still being published: it will arrive live.
           guard let event = bus.recent.event(sequence), filter.matches(event) else { continue }
-          replay.append(.event(event))
+          items.append(.event(event))
           replayed.insert(sequence)
         }
       }
     }
-    return ResumableWatch(replay: replay, replayed: replayed, subscription: subscription)
+    return WatchReplay(items: items, replayed: replayed)
   }
 }
 
 public struct ResumableWatch: AsyncSequence, Sendable {
-  let replay: [WatchItem]
-  let replayed: Set<UInt64>
+  let replay: WatchReplay
   public let subscription: Subscription
 
   public struct AsyncIterator: AsyncIteratorProtocol {
-    var replay: IndexingIterator<[WatchItem]>
-    let replayed: Set<UInt64>
+    var pending: IndexingIterator<[WatchItem]>
+    let replay: WatchReplay
     var live: AsyncStream<Event>.AsyncIterator
 
     public mutating func next() async -> WatchItem? {
-      if let item = replay.next() { return item }
+      if let item = pending.next() { return item }
       while let event = await live.next() {
-        if !replayed.contains(event.sequence) { return .event(event) }
+        if !replay.includes(event) { return .event(event) }
       }
       return nil
     }
   }
 
   public func makeAsyncIterator() -> AsyncIterator {
-    AsyncIterator(replay: replay.makeIterator(), replayed: replayed, live: subscription.events.makeAsyncIterator())
+    AsyncIterator(pending: replay.items.makeIterator(), replay: replay, live: subscription.events.makeAsyncIterator())
   }
 }

@@ -21,39 +21,18 @@ final class DirectGetHandler: ChannelDuplexHandler, RemovableChannelHandler {
   typealias OutboundIn = HTTPServerResponsePart
   typealias OutboundOut = HTTPServerResponsePart
 
-  /// The handler Hummingbird adds after its codec: it puts a `DirectGetHandler` in
-  /// front of the codec and takes itself out.
-  final class Installer: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = Never
-    private let handler: DirectGetHandler
-
-    init(_ handler: DirectGetHandler) { self.handler = handler }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-      let pipeline = context.pipeline.syncOperations
-      do {
-        let codec = try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)
-        try pipeline.addHandler(handler, position: .before(codec))
-      } catch {
-        // Without the codec the pipeline is not Hummingbird's HTTP/1: nothing to speed up.
-      }
-      pipeline.removeHandler(context: context, promise: nil)
-    }
-  }
-
   private static let prefix = "/v1/keys/"
   private let service: KeyQuarryService
-  private let serverName: String
+  private var response: DirectResponse
   /// Requests passed to Hummingbird and not answered yet.
   private var forwarded = 0
   /// A GET taken here whose end has not arrived.
   private var taken: (head: HTTPRequestHead, key: Substring)?
-  private var date = HTTPDate()
   private var flushPending = false
 
   init(service: KeyQuarryService, serverName: String) {
     self.service = service
-    self.serverName = serverName
+    response = DirectResponse(serverName: serverName)
   }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -112,17 +91,7 @@ final class DirectGetHandler: ChannelDuplexHandler, RemovableChannelHandler {
     } catch {
       reply = GatewayError(error).reply
     }
-    var headers = HTTPHeaders()
-    headers.reserveCapacity(reply.headers.count + 3)
-    for field in reply.headers { headers.add(name: field.name.rawName, value: field.value) }
-    // As Hummingbird adds them (none is among the reply's own fields).
-    headers.add(name: "Content-Length", value: "\(reply.body.readableBytes)")
-    headers.add(name: "Date", value: date.now())
-    headers.add(name: "Server", value: serverName)
-    let status = HTTPResponseStatus(statusCode: reply.status.code, reasonPhrase: reply.status.reasonPhrase)
-    context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-    if reply.body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil) }
-    context.write(wrapOutboundOut(.end(nil)), promise: nil)
+    response.write(reply, to: context)
     flushPending = true
   }
 }

@@ -26,12 +26,19 @@ public final class GatewayEndpoint: Service, Sendable {
   public var boundAddress: ListenAddress? { listener.boundAddress }
 
   public func run() async throws {
-    let service = gateway.service
+    let (service, store, heartbeat) = (gateway.service, gateway.store, gateway.options.sseHeartbeat)
     let direct = gateway.options.corsOrigins.isEmpty && gateway.options.telemetry == Telemetry()
     try await listener.run(
       gateway.router(),
       channelHandlers: {
-        direct ? [DirectGetHandler.Installer(DirectGetHandler(service: service, serverName: HTTPListener.serverName))] : []
+        guard direct else { return [] }
+        let serverName = HTTPListener.serverName
+        return [
+          DirectHandlersInstaller([
+            DirectEventsHandler(store: store, heartbeat: heartbeat, serverName: serverName),
+            DirectGetHandler(service: service, serverName: serverName),
+          ])
+        ]
       }
     ) {
       self.gateway.readiness.markDraining()

@@ -10,7 +10,6 @@ import SwiftProtobuf
 
 extension HTTPField.Name {
   static let clientID = Self("Client-Id")!
-  static let lastEventID = Self("Last-Event-ID")!
   static let keyquarryVersion = Self("X-Keyquarry-Version")!
   static let keyquarryHash = Self("X-Keyquarry-Hash")!
   static let revisionTime = Self("X-Keyquarry-Revision-Time")!

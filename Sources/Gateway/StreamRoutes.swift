@@ -16,6 +16,14 @@ struct StreamFrame: Sendable {
 
   static let reset = StreamFrame(id: nil, event: "RESET", json: "{\"event\":\"RESET\"}")
 
+  init(id: UInt64?, event: String, json: String) {
+    self.id = id
+    self.event = event
+    self.json = json
+  }
+
+  init(_ event: Event, json: String) { self.init(id: event.sequence, event: event.kind.name, json: json) }
+
   var sse: ByteBuffer {
     ByteBuffer(string: (id.map { "id: \($0)\n" } ?? "") + "event: \(event)\ndata: \(json)\n\n")
   }
@@ -27,22 +35,15 @@ extension Gateway {
   func addStreamRoutes(to router: Router<GatewayContext>) {
     // WatchStream as Server-Sent Events (or NDJSON), resumable with Last-Event-ID.
     router.get("/v1/events") { request, context in
-      _ = try request.caller(context)
-      let kinds = try request.queryList("events").map { name in
-        guard let kind = KeyEvent.allCases.first(where: { $0.name == name.uppercased() || "\($0.rawValue)" == name }) else {
-          throw GatewayError.invalid("unknown event type '\(name)'")
-        }
-        return kind
-      }
-      let filter = EventFilter(
-        keys: Set(request.queryList("keys")), kinds: Set(kinds), clientIDs: Set(request.queryList("client_ids")))
-      let watch = try store.watch(filter, resumingAfter: try request.lastEventID())
+      let asked = try EventsRequest(
+        uri: request.uri, header: { request.headers[HTTPField.Name($0)!] }, peer: context.peer)
+      let watch = try store.watch(asked.filter, resumingAfter: asked.lastEventID)
       let frames = watch.map { @Sendable item -> StreamFrame in
         switch item {
         case .reset: return .reset
         case .event(let event):
-          let json = (try? Keyquarry_Event(event).jsonString()) ?? "{}"
-          return StreamFrame(id: event.sequence, event: event.kind.name, json: json)
+          var encoded = EncodedEvent(event)
+          return StreamFrame(event, json: encoded.json())
         }
       }
       return streamResponse(request, frames: frames, subscription: watch.subscription)
@@ -64,7 +65,7 @@ extension Gateway {
   func streamResponse(
     _ request: Request, frames: some AsyncSequence<StreamFrame, Never> & Sendable, subscription: Subscription
   ) -> Response {
-    let ndjson = request.headers[.accept]?.contains("application/x-ndjson") == true
+    let ndjson = EventsRequest.wantsNDJSON(accept: request.headers[.accept])
     let heartbeat = options.sseHeartbeat
     var headers: HTTPFields = [.cacheControl: "no-cache"]
     headers[.contentType] = ndjson ? "application/x-ndjson" : "text/event-stream"
@@ -96,11 +97,18 @@ extension Gateway {
   }
 }
 
-extension Request {
-  /// `Last-Event-ID` (header) or `last_event_id` (query), if given.
-  func lastEventID() throws -> UInt64? {
-    guard let text = headers[.lastEventID] ?? query("last_event_id"), !text.isEmpty else { return nil }
-    guard let id = UInt64(text) else { throw GatewayError.invalid("invalid Last-Event-ID '\(text)'") }
-    return id
+extension EncodedEvent {
+  /// The event as one SSE or NDJSON frame, made once per batch of watchers.
+  mutating func frame(ndjson: Bool) -> ByteBuffer {
+    if ndjson {
+      if let ndjson = self.ndjson { return ndjson }
+      let frame = StreamFrame(event, json: json()).ndjson
+      self.ndjson = frame
+      return frame
+    }
+    if let sse { return sse }
+    let frame = StreamFrame(event, json: json()).sse
+    sse = frame
+    return frame
   }
 }

@@ -22,7 +22,7 @@ import Testing
     let pipeline = channel.pipeline.syncOperations
     try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
     try pipeline.addHandler(
-      DirectGetHandler.Installer(DirectGetHandler(service: KeyQuarryService(store: store), serverName: "kq-test")))
+      DirectHandlersInstaller([DirectGetHandler(service: KeyQuarryService(store: store), serverName: "kq-test")]))
     return channel
   }
 
@@ -50,7 +50,7 @@ import Testing
     let channel = try connection()
     #expect(throws: Never.self) { try channel.pipeline.syncOperations.handler(type: DirectGetHandler.self) }
     #expect(throws: (any Error).self, "the installer took itself out") {
-      try channel.pipeline.syncOperations.handler(type: DirectGetHandler.Installer.self)
+      try channel.pipeline.syncOperations.handler(type: DirectHandlersInstaller.self)
     }
 
     try send(channel, .GET, "/v1/keys/k", headers: ["If-None-Match": "\"7\""])

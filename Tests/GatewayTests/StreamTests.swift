@@ -190,6 +190,20 @@ final class StreamReader {
     }
   }
 
+  @Test func theRouteServesStreamsWhenMiddlewareMustSeeThem() async throws {
+    // With CORS on, streams go through Hummingbird's router instead of the direct handler.
+    try await TestGateway.with(gateway: { $0.corsOrigins = ["http://app.example"] }) { gw in
+      let stream = try await StreamReader(gw, "/v1/events?keys=routed", headers: [("Origin", "http://app.example")])
+      #expect(stream.headers["Access-Control-Allow-Origin"] == ["http://app.example"])
+      try await waitForWatchers(gw, 1)
+      try gw.store.set("routed", value: Data("v"), by: "writer")
+      try await stream.read(until: "writer")
+      #expect(stream.events.map(\.event) == ["CREATED"])
+      gw.store.endWatches()
+      try await stream.readToEnd()
+    }
+  }
+
   @Test func shutdownEndsStreams() async throws {
     try await TestGateway.with { gw in
       let stream = try await StreamReader(gw, "/v1/events")

@@ -13,7 +13,7 @@ public struct EncodedEvent {
   public var ndjson: ByteBuffer?
   private var jsonText: String?
 
-  init(_ event: Event) { self.event = event }
+  public init(_ event: Event) { self.event = event }
 
   /// The `keyquarry.Event` message as a gRPC message (prefix included).
   mutating func grpc() -> ByteBuffer {

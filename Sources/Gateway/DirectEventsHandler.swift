@@ -1,0 +1,176 @@
+import Core
+import GRPCServer
+import HTTPTypes
+import HummingbirdCore
+import NIOCore
+import NIOHTTP1
+
+/// Serves `GET /v1/events` (WatchStream as SSE or NDJSON) on the connection's event
+/// loop: the store pushes each event through the loop's `LoopFanout`, which encodes it
+/// once for all its watchers, so a watcher costs no request task, no stream tasks and no
+/// JSON encoding of its own. The same request parsing, framing and slow-consumer rule as
+/// the route, which serves when this handler is not installed (see `DirectGetHandler`).
+///
+/// Once a stream has started the connection is the stream's: HTTP/1.1 answers in order,
+/// so requests pipelined behind an endless response are never answered (as with the
+/// route). When the server ends the stream (shutdown) it closes the connection after the
+/// last chunk; a watcher that fell too far behind is disconnected at once.
+final class DirectEventsHandler: ChannelDuplexHandler, RemovableChannelHandler {
+  typealias InboundIn = HTTPServerRequestPart
+  typealias InboundOut = HTTPServerRequestPart
+  typealias OutboundIn = HTTPServerResponsePart
+  typealias OutboundOut = HTTPServerResponsePart
+
+  private struct Stream {
+    let subscription: PushSubscription
+    let replay: WatchReplay
+    let ndjson: Bool
+    var heartbeat: RepeatedTask?
+    var ended = false
+  }
+
+  private let store: Store
+  private let heartbeat: TimeAmount
+  private var response: DirectResponse
+  private var context: ChannelHandlerContext?
+  /// Requests passed on and not answered yet.
+  private var forwarded = 0
+  private var taken: HTTPRequestHead?
+  private var stream: Stream?
+  private var unflushed = false
+
+  init(store: Store, heartbeat: Duration, serverName: String) {
+    self.store = store
+    let (seconds, attoseconds) = heartbeat.components
+    self.heartbeat = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    response = DirectResponse(serverName: serverName)
+  }
+
+  func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+  func handlerRemoved(context: ChannelHandlerContext) {
+    stop()
+    self.context = nil
+  }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    if stream != nil { return }
+    switch unwrapInboundIn(data) {
+    case .head(let head):
+      if forwarded == 0, Self.isEvents(head) {
+        taken = head
+        return
+      }
+      forwarded += 1
+    case .body:
+      if taken != nil { return }  // a GET's body means nothing
+    case .end:
+      if let head = taken {
+        taken = nil
+        return start(head, context: context)
+      }
+    }
+    context.fireChannelRead(data)
+  }
+
+  func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    if case .end = unwrapOutboundIn(data) { forwarded -= 1 }
+    context.write(data, promise: promise)
+  }
+
+  func channelInactive(context: ChannelHandlerContext) {
+    stop()
+    context.fireChannelInactive()
+  }
+
+  /// The client has gone: let go of the watch.
+  private func stop() {
+    guard let stream else { return }
+    stream.heartbeat?.cancel()
+    stream.subscription.cancel()
+    self.stream = nil  // and with it the sink that refers to this handler
+  }
+
+  private static func isEvents(_ head: HTTPRequestHead) -> Bool {
+    guard head.method == .GET, head.uri.hasPrefix("/v1/events") else { return false }
+    let rest = head.uri.utf8.dropFirst("/v1/events".utf8.count)
+    return (rest.isEmpty || rest.first == UInt8(ascii: "?")) && !head.headers.contains(name: "expect")
+  }
+
+  private func start(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    let subscribed: (WatchReplay, PushSubscription, ndjson: Bool)
+    do {
+      let asked = try EventsRequest(
+        uri: URI(head.uri), header: { head.headers.first(name: $0) },
+        peer: context.channel.remoteAddress?.ipAddress ?? "local")
+      let sink = FanoutSink(
+        SSEWatchTarget(handler: NIOLoopBound(self, eventLoop: context.eventLoop)), on: context.eventLoop,
+        capacity: store.options.eventStreamBufferSize)
+      let (replay, subscription) = try store.watch(asked.filter, resumingAfter: asked.lastEventID, into: sink)
+      subscribed = (replay, subscription, asked.ndjson)
+    } catch {
+      response.write(GatewayError(error).reply, to: context)
+      return context.flush()
+    }
+    let (replay, subscription, ndjson) = subscribed
+    stream = Stream(subscription: subscription, replay: replay, ndjson: ndjson)
+    let contentType = ndjson ? "application/x-ndjson" : "text/event-stream"
+    context.write(
+      wrapOutboundOut(response.head(.ok, [.cacheControl: "no-cache", .contentType: contentType], contentLength: nil)),
+      promise: nil)
+    if !ndjson { writeBody(ByteBuffer(string: "retry: 2000\n\n")) }
+    for item in replay.items {
+      switch item {
+      case .reset: writeBody(ndjson ? StreamFrame.reset.ndjson : StreamFrame.reset.sse)
+      case .event(let event):
+        var encoded = EncodedEvent(event)
+        writeBody(encoded.frame(ndjson: ndjson))
+      }
+    }
+    if !ndjson {
+      let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+      stream?.heartbeat = context.eventLoop.scheduleRepeatedTask(initialDelay: heartbeat, delay: heartbeat) { _ in
+        handler.value.writeBody(ByteBuffer(string: ": keepalive\n\n"))
+        handler.value.flushEvents()
+      }
+    }
+    context.flush()
+  }
+
+  private func writeBody(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>? = nil) {
+    context?.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: promise)
+    unflushed = true
+  }
+
+  // MARK: What the fanout calls
+
+  func writeEvent(_ event: inout EncodedEvent) -> EventLoopFuture<Void>? {
+    guard let context, let stream, !stream.ended, !stream.replay.includes(event.event) else { return nil }
+    let promise = context.eventLoop.makePromise(of: Void.self)
+    writeBody(event.frame(ndjson: stream.ndjson), promise: promise)
+    return promise.futureResult
+  }
+
+  func flushEvents() {
+    guard unflushed else { return }
+    unflushed = false
+    context?.flush()
+  }
+
+  func endStream(slow: Bool) {
+    guard let context, stream?.ended == false else { return }
+    stream?.ended = true
+    stream?.heartbeat?.cancel()
+    if slow { return context.close(promise: nil) }
+    context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+  }
+}
+
+/// One SSE (or NDJSON) watch, as its `FanoutSink` writes to it.
+struct SSEWatchTarget: FanoutTarget {
+  let handler: NIOLoopBound<DirectEventsHandler>
+
+  func write(_ event: inout EncodedEvent) -> EventLoopFuture<Void>? { handler.value.writeEvent(&event) }
+  func end(slow: Bool) { handler.value.endStream(slow: slow) }
+  func flush() { handler.value.flushEvents() }
+}
