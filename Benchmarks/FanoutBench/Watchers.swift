@@ -43,35 +43,43 @@ final class Recorder: @unchecked Sendable {
   }
 }
 
-/// One gRPC watch on its own connection (HTTP/2 in frame mode, stream 1).
-final class GRPCWatcher: ChannelInboundHandler {
+/// The gRPC watches of one connection (HTTP/2 in frame mode), one stream each:
+/// streams 1, 3, 5, … for watchers `indices`.
+final class GRPCWatchers: ChannelInboundHandler {
   typealias InboundIn = HTTP2Frame
   typealias OutboundOut = HTTP2Frame
 
-  private let index: Int
   private let system: System
   private let recorder: Recorder
   private let headers: HPACKHeaders
   private let request: ByteBuffer
-  private var splitter = MessageSplitter()
+  private var watchers: [HTTP2StreamID: (index: Int, splitter: MessageSplitter)] = [:]
 
-  init(index: Int, system: System, recorder: Recorder, headers: HPACKHeaders, request: ByteBuffer) {
-    (self.index, self.system, self.recorder, self.headers, self.request) = (index, system, recorder, headers, request)
+  init(indices: Range<Int>, system: System, recorder: Recorder, headers: HPACKHeaders, request: ByteBuffer) {
+    (self.system, self.recorder, self.headers, self.request) = (system, recorder, headers, request)
+    for (offset, index) in indices.enumerated() {
+      watchers[HTTP2StreamID(1 + 2 * offset)] = (index, MessageSplitter())
+    }
   }
 
   func channelActive(context: ChannelHandlerContext) {
-    context.write(wrapOutboundOut(HTTP2Frame(streamID: 1, payload: .headers(.init(headers: headers)))), promise: nil)
-    // etcd's watch is a bidirectional stream: it stays open.
-    let data = HTTP2Frame.FramePayload.Data(data: .byteBuffer(request), endStream: system != .etcd)
-    context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: 1, payload: .data(data))), promise: nil)
+    for stream in watchers.keys.sorted() {
+      context.write(wrapOutboundOut(HTTP2Frame(streamID: stream, payload: .headers(.init(headers: headers)))), promise: nil)
+      // etcd's watch is a bidirectional stream: it stays open.
+      let data = HTTP2Frame.FramePayload.Data(data: .byteBuffer(request), endStream: system != .etcd)
+      context.write(wrapOutboundOut(HTTP2Frame(streamID: stream, payload: .data(data))), promise: nil)
+    }
+    context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: 1 << 30))), promise: nil)
+    context.flush()
     context.fireChannelActive()
   }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-    guard case .data(let payload) = unwrapInboundIn(data).payload, case .byteBuffer(let bytes) = payload.data else {
-      return
-    }
-    for message in splitter.append(bytes) {
+    let frame = unwrapInboundIn(data)
+    guard case .data(let payload) = frame.payload, case .byteBuffer(let bytes) = payload.data,
+      let index = watchers[frame.streamID]?.index
+    else { return }
+    for message in watchers[frame.streamID]!.splitter.append(bytes) {
       guard system == .etcd else {
         recorder.eventArrived(at: index)
         continue

@@ -1,6 +1,7 @@
-// Watch fan-out: N watchers of one key, each on its own connection, then one write; how
-// long until every watcher has the event? The same client for every system, compiled and
-// on one event loop, so that the figure is the server's rather than the client's.
+// Watch fan-out: N watchers of one key, each on its own connection (gRPC: or --streams
+// of them sharing one, as a gRPC client multiplexes its calls), then one write; how long
+// until every watcher has the event? The same client for every system, compiled and on
+// one event loop, so that the figure is the server's rather than the client's.
 //
 // --target is the gRPC address (the write always goes over gRPC: etcd's Put, keyquarry's
 // Set); --http is keyquarry's REST gateway, for SSE and for the subscriber count that
@@ -20,9 +21,16 @@ struct Options: ParsableCommand {
   @Option(help: "etcd, keyquarry-grpc or keyquarry-sse.") var system = System.etcd
   @Option(help: "The gRPC address.") var target = "127.0.0.1:2379"
   @Option(help: "keyquarry's REST gateway.") var http = "127.0.0.1:33971"
-  @Option(name: .customShort("n"), help: "Watchers, each on its own connection.") var watchers = 1000
+  @Option(name: .customShort("n"), help: "Watchers.") var watchers = 1000
+  @Option(help: "gRPC watchers per connection, each on its own stream (SSE: always 1).") var streams = 1
   @Option var rounds = 5
   @Option(help: "Seconds; the watches must be in place within half of it.") var deadline = 240.0
+
+  func validate() throws {
+    // Until a server's SETTINGS arrive, HTTP/2 holds a client to 100 open streams.
+    guard (1...100).contains(streams) else { throw ValidationError("--streams must be 1 to 100") }
+    if system == .keyquarrySSE, streams != 1 { throw ValidationError("SSE has one watcher per connection") }
+  }
 }
 
 extension System: ExpressibleByArgument {}
@@ -97,12 +105,14 @@ func put(_ round: Int) async throws {
 try await put(-1)
 let baseSubscribers = keyquarry ? try await subscribers() : 0
 
-// The watchers, connected a hundred at a time (a server's accept backlog is finite).
+// The watchers' connections, opened a hundred at a time (a server's accept backlog is finite).
 let setupStarted = ContinuousClock.now
+let connections = (options.watchers + options.streams - 1) / options.streams
 var watchers: [Channel] = []
-for first in stride(from: 0, to: options.watchers, by: 100) {
+for first in stride(from: 0, to: connections, by: 100) {
   watchers += try await withThrowingTaskGroup(of: Channel.self) { batch in
-    for index in first..<min(first + 100, options.watchers) {
+    for connection in first..<min(first + 100, connections) {
+      let indices = connection * options.streams..<min((connection + 1) * options.streams, options.watchers)
       batch.addTask {
         switch options.system {
         case .keyquarrySSE:
@@ -110,7 +120,8 @@ for first in stride(from: 0, to: options.watchers, by: 100) {
             string: "GET /v1/events?keys=\(String(decoding: key, as: UTF8.self)) HTTP/1.1\r\nHost: \(options.http)\r\n"
               + "Accept: text/event-stream\r\nClient-Id: bench-watch\r\n\r\n")
           return try await connect(httpHost, httpPort) {
-            try $0.pipeline.syncOperations.addHandler(SSEWatcher(index: index, recorder: recorder, request: request))
+            try $0.pipeline.syncOperations.addHandler(
+              SSEWatcher(index: indices.lowerBound, recorder: recorder, request: request))
           }
         case .keyquarryGRPC, .etcd:
           let path = keyquarry ? "/keyquarry.KeyQuarry/WatchStream" : "/etcdserverpb.Watch/Watch"
@@ -118,9 +129,11 @@ for first in stride(from: 0, to: options.watchers, by: 100) {
           let request = Wire.frame(keyquarry ? Wire.field(1, key) : Wire.field(1, Wire.field(1, key)))
           let headers = Wire.requestHeaders(path: path, authority: options.target, clientID: clientID)
           return try await connect(grpcHost, grpcPort) { channel in
-            try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client))
+            // Windows that a run's events never fill: the watchers read but never replenish them.
             try channel.pipeline.syncOperations.addHandler(
-              GRPCWatcher(index: index, system: options.system, recorder: recorder, headers: headers, request: request))
+              NIOHTTP2Handler(mode: .client, initialSettings: nioDefaultSettings + [HTTP2Setting(parameter: .initialWindowSize, value: 1 << 24)]))
+            try channel.pipeline.syncOperations.addHandler(
+              GRPCWatchers(indices: indices, system: options.system, recorder: recorder, headers: headers, request: request))
           }
         }
       }
@@ -139,7 +152,7 @@ if keyquarry {
   try await within(options.deadline / 2, "every watch in place", recorder.allCreated.futureResult)
 }
 let setup = ContinuousClock.now - setupStarted
-print("\(options.watchers) watchers on as many connections in \(setup)")
+print("\(options.watchers) watchers on \(connections) connections in \(setup)")
 try await Task.sleep(for: .milliseconds(500))
 
 struct Round { var first, p50, p99, last, put, cpu: Double }
@@ -168,8 +181,8 @@ for round in 0..<options.rounds {
   return sorted[sorted.count / 2]
 }
 let setupSeconds = Double(setup.components.seconds) + Double(setup.components.attoseconds) / 1e18
-print(String(format: "MEDIAN\twatch fan-out %@ N=%d\trounds=%d\tall_ms=%.2f\tp50_ms=%.2f\tp99_ms=%.2f\tfirst_ms=%.2f\tput_ms=%.2f\tclient_cpu_ms=%.1f\tsetup_s=%.2f",
-  options.system.rawValue, options.watchers, options.rounds, median(\.last), median(\.p50), median(\.p99),
+print(String(format: "MEDIAN\twatch fan-out %@ N=%d\tstreams=%d\trounds=%d\tall_ms=%.2f\tp50_ms=%.2f\tp99_ms=%.2f\tfirst_ms=%.2f\tput_ms=%.2f\tclient_cpu_ms=%.1f\tsetup_s=%.2f",
+  options.system.rawValue, options.watchers, options.streams, options.rounds, median(\.last), median(\.p50), median(\.p99),
   median(\.first), median(\.put), median(\.cpu), setupSeconds))
 for channel in watchers + [callerChannel] { channel.close(promise: nil) }
 try await group.shutdownGracefully()

@@ -17,5 +17,7 @@ def test_bench_run_smoke():
         assert expected in systems, result.stdout
     assert any(system.startswith("etcd") for system in systems), result.stdout
     workloads = {row[0].lstrip("| ") for row in rows}
-    assert len(workloads) == 8, workloads
+    assert len(workloads) == 9, workloads
+    multiplexed = [row for row in rows if "streams per connection" in row[0]]
+    assert {row[1] for row in multiplexed} - {"keyquarry gRPC"} and len(multiplexed) == 2, multiplexed
     assert all(row[-1].startswith("yes") for row in rows), result.stdout
