@@ -16,14 +16,6 @@ struct StreamFrame: Sendable {
 
   static let reset = StreamFrame(id: nil, event: "RESET", json: "{\"event\":\"RESET\"}")
 
-  init(id: UInt64?, event: String, json: String) {
-    self.id = id
-    self.event = event
-    self.json = json
-  }
-
-  init(_ event: Event, json: String) { self.init(id: event.sequence, event: event.kind.name, json: json) }
-
   var sse: ByteBuffer {
     ByteBuffer(string: (id.map { "id: \($0)\n" } ?? "") + "event: \(event)\ndata: \(json)\n\n")
   }
@@ -36,7 +28,7 @@ extension Gateway {
     // WatchStream as Server-Sent Events (or NDJSON), resumable with Last-Event-ID.
     router.get("/v1/events") { request, context in
       let asked = try EventsRequest(
-        uri: request.uri, header: { request.headers[HTTPField.Name($0)!] }, peer: context.peer)
+        uri: request.uri, header: { HTTPField.Name($0).flatMap { request.headers[$0] } }, peer: context.peer)
       let watch = try store.watch(asked.filter, resumingAfter: asked.lastEventID)
       let frames = watch.map { @Sendable item -> StreamFrame in
         switch item {
@@ -95,6 +87,10 @@ extension Gateway {
     }
     return Response(status: .ok, headers: headers, body: body)
   }
+}
+
+extension StreamFrame {
+  init(_ event: Event, json: String) { self.init(id: event.sequence, event: event.kind.name, json: json) }
 }
 
 extension EncodedEvent {

@@ -88,6 +88,30 @@ def test_metrics_count_the_workload(monitored):
     assert value(again, "keyquarry_snapshots_created_total") == 1
 
 
+def test_watch_streams_are_counted_when_they_end(monitored):
+    import grpc
+    watch_stream = "/keyquarry.KeyQuarry/WatchStream"
+    with grpc.insecure_channel(monitored.grpc) as channel:
+        watch = channel.unary_stream(watch_stream, request_serializer=None, response_deserializer=None)
+        updates = watch(b"", metadata=(("client_id", "pytest"),), timeout=20)
+        assert monitored.client("set", "watched", "v").returncode == 0
+        next(updates)  # the watch is in place and delivering
+        updates.cancel()
+        with pytest.raises(grpc.RpcError) as anonymous:
+            list(watch(b"", timeout=5))
+        assert anonymous.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    kq = {"service": "keyquarry.KeyQuarry", "method": "WatchStream"}
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        found = samples(monitored)
+        if value(found, "keyquarry_grpc_requests_total", **kq, code="Cancelled") == 1:
+            break
+        time.sleep(0.05)
+    assert value(found, "keyquarry_grpc_requests_total", **kq, code="Cancelled") == 1
+    assert value(found, "keyquarry_grpc_requests_total", **kq, code="InvalidArgument") == 1
+    assert value(found, "keyquarry_grpc_request_duration_seconds_count", **kq) == 2
+
+
 def test_prune_metrics(monitored):
     for i in range(5):
         assert monitored.client("set", f"p{i}", "v").returncode == 0

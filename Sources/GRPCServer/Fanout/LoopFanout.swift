@@ -18,7 +18,8 @@ public final class LoopFanout: Sendable {
 
   private static let loops = Mutex<[ObjectIdentifier: LoopFanout]>([:])
 
-  /// The fanout of `eventLoop`, shared by every watcher on it (gRPC and SSE alike).
+  /// The fanout of `eventLoop`, shared by every watcher on it (gRPC and SSE alike). Kept
+  /// for the life of the process, as the shared group's event loops are.
   public static func on(_ eventLoop: any EventLoop) -> LoopFanout {
     loops.withLock { loops in
       if let fanout = loops[ObjectIdentifier(eventLoop)] { return fanout }

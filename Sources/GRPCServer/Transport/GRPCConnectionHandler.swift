@@ -267,7 +267,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
       reject(watch.metrics, started: started, with: error, on: id, requestEnded: call.requestEnded)
       closeIfDrained()
     case .watching:
-      break  // its request had ended: no more DATA can come
+      calls[id] = call  // its request has ended: anything more is ignored, the watch goes on
     case .forwarded(let rpc):
       var call = call
       call.deframer = MessageDeframer(maxPayload: settings.maxRequestPayload)
@@ -332,7 +332,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     else { return }
     call.responseEnded = true
     calls[id] = call
-    let status = slow ? Status(code: .resourceExhausted, message: KeyQuarryService.slowWatcher.message) : Status(code: .ok, message: "")
+    let status =
+      slow
+      ? Status(code: .resourceExhausted, message: KeyQuarryService.slowWatcher.message) : Status(code: .ok, message: "")
     write(.headers(.init(headers: GRPCWire.trailers(status, trailersOnly: false), endStream: true)), on: id)
     if slow { write(.rstStream(.enhanceYourCalm), on: id) }
     if let started { metrics?.record(slow ? RPCError.Code.resourceExhausted : nil, duration: .now - started) }
