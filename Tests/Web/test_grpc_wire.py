@@ -440,9 +440,14 @@ def test_sigterm_ends_open_watches_with_ok_and_closes_the_connection():
                 "/keyquarry.KeyQuarry/WatchKeyValue", request_serializer=None, response_deserializer=None)
             updates = watch(key("s"), metadata=METADATA, timeout=20)
             assert read_bytes_field(next(updates), 2) == b"v"
+            events = channel.unary_stream(
+                "/keyquarry.KeyQuarry/WatchStream", request_serializer=None, response_deserializer=None
+            )(b"", metadata=METADATA, timeout=20)
+            wait_for_subscribers(channel, 2)
             server.process.send_signal(15)
-            assert list(updates) == []  # the stream ends, not fails
+            assert list(updates) == []  # the streams end, not fail
             assert updates.code() == grpc.StatusCode.OK
+            assert list(events) == [] and events.code() == grpc.StatusCode.OK
     finally:
         assert server.process.wait(timeout=20) == 0
         server.log.close()
