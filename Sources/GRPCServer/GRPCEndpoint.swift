@@ -44,8 +44,7 @@ public final class GRPCEndpoint: Service, Sendable {
       target: try Self.target(address), tls: try tls.map(Self.tlsContext),
       // A traced call needs the tracing interceptor, so with tracing on every call goes
       // through GRPCServer.
-      direct: telemetry.tracing ? [:] : service.directMethods(metrics: metrics),
-      watch: telemetry.tracing ? nil : service.directWatch(metrics: metrics),
+      direct: telemetry.tracing ? [:] : service.directRoutes(metrics: metrics),
       // Values up to max_value_size must fit in one message, with room for the envelope.
       maxRequestPayload: max(4 * 1024 * 1024, store.options.maxValueSize + 64 * 1024))
     server = GRPCServer(

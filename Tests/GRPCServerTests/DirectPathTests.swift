@@ -18,7 +18,7 @@ import Testing
     let store = Store(options: TestServer.fastOptions)
     let forwarded = Mutex<[String]>([])
     let settings = ConnectionSettings(
-      direct: KeyQuarryService(store: store).directMethods(metrics: nil), maxRequestPayload: 1 << 20,
+      direct: KeyQuarryService(store: store).directRoutes(metrics: nil), maxRequestPayload: 1 << 20,
       targetWindow: 1 << 20, accept: { rpc in forwarded.withLock { $0.append(rpc.stream.descriptor.method) } })
     let channel = EmbeddedChannel(handler: GRPCConnectionHandler(settings: settings))
 
@@ -43,8 +43,7 @@ import Testing
     let forwarded = Mutex<[String]>([])
     let service = KeyQuarryService(store: store)
     let settings = ConnectionSettings(
-      direct: service.directMethods(metrics: nil), watch: service.directWatch(metrics: nil),
-      maxRequestPayload: 1 << 20, targetWindow: 1 << 20,
+      direct: service.directRoutes(metrics: nil), maxRequestPayload: 1 << 20, targetWindow: 1 << 20,
       accept: { rpc in forwarded.withLock { $0.append(rpc.stream.descriptor.method) } })
     let channel = EmbeddedChannel(handler: GRPCConnectionHandler(settings: settings))
 
@@ -81,7 +80,7 @@ import Testing
     let store = Store(options: TestServer.fastOptions)
     let service = KeyQuarryService(store: store)
     let settings = ConnectionSettings(
-      direct: [:], watch: service.directWatch(metrics: nil), maxRequestPayload: 1 << 20, targetWindow: 1 << 20,
+      direct: service.directRoutes(metrics: nil), maxRequestPayload: 1 << 20, targetWindow: 1 << 20,
       accept: { _ in })
     let channel = EmbeddedChannel(handler: GRPCConnectionHandler(settings: settings))
     try call(channel, stream: 1, "WatchStream", Keyquarry_WatchRequest())

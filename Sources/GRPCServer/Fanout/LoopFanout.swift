@@ -43,7 +43,8 @@ public final class LoopFanout: Sendable {
 
   private func drain() {
     let items = pending.withLock { items in
-      defer { items = [] }
+      // The next batch starts with this one's capacity instead of growing from empty.
+      defer { items.removeAll(keepingCapacity: true) }
       return items
     }
     var encoded: EncodedEvent?

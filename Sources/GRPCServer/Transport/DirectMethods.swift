@@ -36,9 +36,15 @@ extension PrefixedMessage {
   }
 }
 
+/// What the transport serves itself, by HTTP/2 `:path`.
+enum DirectRoute: Sendable {
+  case unary(DirectMethod)
+  case watch(DirectWatch)
+}
+
 extension KeyQuarryService {
-  /// The direct methods by HTTP/2 `:path`.
-  func directMethods(metrics: RPCMetrics?) -> [String: DirectMethod] {
+  /// The direct methods and WatchStream by HTTP/2 `:path`.
+  func directRoutes(metrics: RPCMetrics?) -> [String: DirectRoute] {
     typealias M = Keyquarry_KeyQuarry.Method
     let methods = [
       DirectMethod(M.Get.descriptor, get(_:by:)),
@@ -53,11 +59,15 @@ extension KeyQuarryService {
       DirectMethod(M.GetKeyMetric.descriptor) { request, _ in try getKeyMetric(request) },
       DirectMethod(M.Register.descriptor) { (_: Keyquarry_RegisterRequest, client) in try register(by: client) },
     ]
-    return Dictionary(
+    var routes = Dictionary(
       uniqueKeysWithValues: methods.map { method in
         var method = method
         method.metrics = metrics?[method.descriptor]
-        return ("/" + method.descriptor.fullyQualifiedMethod, method)
+        return (Self.path(method.descriptor), DirectRoute.unary(method))
       })
+    routes[Self.path(M.WatchStream.descriptor)] = .watch(directWatch(metrics: metrics))
+    return routes
   }
+
+  private static func path(_ method: MethodDescriptor) -> String { "/" + method.fullyQualifiedMethod }
 }

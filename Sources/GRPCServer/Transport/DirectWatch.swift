@@ -8,8 +8,6 @@ import NIOHTTP2
 /// through the event loop's `LoopFanout` straight onto the stream, so a thousand
 /// watchers cost no task, no executor hop and one encoding per event.
 struct DirectWatch: Sendable {
-  static let path = "/" + Keyquarry_KeyQuarry.Method.WatchStream.descriptor.fullyQualifiedMethod
-
   /// Validates the `client_id` header, decodes the request and subscribes `sink`.
   let start: @Sendable (_ request: PrefixedMessage, _ clientID: String?, _ sink: FanoutSink<GRPCWatchTarget>) throws
     -> PushSubscription
@@ -19,6 +17,7 @@ struct DirectWatch: Sendable {
 }
 
 extension KeyQuarryService {
+  /// WatchStream as `directRoutes` serves it.
   func directWatch(metrics: RPCMetrics?) -> DirectWatch {
     DirectWatch(
       start: { message, clientID, sink in

@@ -6,9 +6,8 @@ import NIOHTTP2
 
 /// What every connection of one listener shares.
 struct ConnectionSettings: Sendable {
-  var direct: [String: DirectMethod]
-  /// WatchStream on the connection (nil: through GRPCServer, e.g. to be traced).
-  var watch: DirectWatch?
+  /// What is served on the connection; every other call goes through GRPCServer.
+  var direct: [String: DirectRoute]
   var maxRequestPayload: Int
   /// Inbound flow-control window kept open per connection and per stream.
   var targetWindow: Int
@@ -159,18 +158,20 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
       return refuse(id, with: rejection, requestEnded: endStream)
     }
     let route: Call.Route
-    if let method = settings.direct[head.path] {
+    switch settings.direct[head.path] {
+    case .unary(let method):
       route = .direct(method, clientID: head.clientID, started: method.metrics == nil ? nil : .now)
-    } else if let watch = settings.watch, head.path == DirectWatch.path {
+    case .watch(let watch):
       route = .watch(watch, clientID: head.clientID, started: watch.metrics == nil ? nil : .now)
-    } else if let descriptor = GRPCWire.method(path: head.path), let peers, let loopBound {
+    case nil:
+      guard let descriptor = GRPCWire.method(path: head.path), let peers, let loopBound else {
+        let status = Status(code: .unimplemented, message: "no such method: \(head.path)")
+        return refuse(id, with: GRPCWire.trailers(status, trailersOnly: true), requestEnded: endStream)
+      }
       let (rpc, accepted) = ForwardedRPC.start(
         descriptor, metadata: GRPCWire.metadata(headers), streamID: id, handler: loopBound, peers: peers)
       settings.accept(accepted)
       route = .forwarded(rpc)
-    } else {
-      let status = Status(code: .unimplemented, message: "no such method: \(head.path)")
-      return refuse(id, with: GRPCWire.trailers(status, trailersOnly: true), requestEnded: endStream)
     }
     let call = Call(route: route, deframer: MessageDeframer(maxPayload: settings.maxRequestPayload))
     if endStream { end(call, on: id) } else { calls[id] = call }

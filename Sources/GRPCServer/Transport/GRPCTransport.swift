@@ -20,20 +20,16 @@ final class GRPCTransport: ServerTransport, Sendable {
 
   private let target: Target
   private let tls: NIOSSLContext?
-  private let direct: [String: DirectMethod]
-  private let watch: DirectWatch?
+  private let direct: [String: DirectRoute]
   private let maxRequestPayload: Int
   private let connections = ConnectionSet()
   private let serverChannel = Mutex<(channel: (any Channel)?, shuttingDown: Bool)>((nil, false))
   private let bound: EventLoopPromise<SocketAddress?>
 
-  init(
-    target: Target, tls: NIOSSLContext?, direct: [String: DirectMethod], watch: DirectWatch?, maxRequestPayload: Int
-  ) {
+  init(target: Target, tls: NIOSSLContext?, direct: [String: DirectRoute], maxRequestPayload: Int) {
     self.target = target
     self.tls = tls
     self.direct = direct
-    self.watch = watch
     self.maxRequestPayload = maxRequestPayload
     bound = MultiThreadedEventLoopGroup.singleton.any().makePromise()
   }
@@ -52,7 +48,7 @@ final class GRPCTransport: ServerTransport, Sendable {
   ) async throws {
     let (rpcs, accepted) = AsyncStream.makeStream(of: ForwardedRPC.Accepted.self)
     let settings = ConnectionSettings(
-      direct: direct, watch: watch, maxRequestPayload: maxRequestPayload, targetWindow: 4 << 20,
+      direct: direct, maxRequestPayload: maxRequestPayload, targetWindow: 4 << 20,
       accept: { accepted.yield($0) })
     let channel: any Channel
     do {
