@@ -11,7 +11,8 @@ public struct WatchReplay: Sendable {
   /// Replayed events may arrive live as well: those are skipped.
   let replayed: Set<UInt64>
 
-  public func includes(_ event: Event) -> Bool { replayed.contains(event.sequence) }
+  /// Asked for every live event of the watch: nothing to look up when nothing was replayed.
+  public func includes(_ event: Event) -> Bool { !replayed.isEmpty && replayed.contains(event.sequence) }
 }
 
 extension Store {

@@ -16,17 +16,7 @@ import Testing
   let store = Store()
 
   private func connection() throws -> EmbeddedChannel {
-    let channel = EmbeddedChannel()
-    let pipeline = channel.pipeline.syncOperations
-    try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-    try pipeline.addHandler(
-      DirectHandlersInstaller([DirectEventsHandler(store: store, heartbeat: .seconds(60), serverName: "kq-test")]))
-    return channel
-  }
-
-  private func send(_ channel: EmbeddedChannel, _ method: HTTPMethod, _ uri: String, headers: HTTPHeaders = [:]) throws {
-    try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)))
-    try channel.writeInbound(HTTPServerRequestPart.end(nil))
+    try directConnection([DirectEventsHandler(store: store, heartbeat: .seconds(60), serverName: "kq-test")])
   }
 
   /// The body parts written so far, as text.

@@ -18,20 +18,7 @@ import Testing
   let store = Store()
 
   private func connection() throws -> EmbeddedChannel {
-    let channel = EmbeddedChannel()
-    let pipeline = channel.pipeline.syncOperations
-    try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-    try pipeline.addHandler(
-      DirectHandlersInstaller([DirectGetHandler(service: KeyQuarryService(store: store), serverName: "kq-test")]))
-    return channel
-  }
-
-  private func send(_ channel: EmbeddedChannel, _ method: HTTPMethod, _ uri: String, headers: HTTPHeaders = [:]) throws {
-    var headers = headers
-    headers.add(name: "Host", value: "localhost")
-    try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)))
-    try channel.writeInbound(HTTPServerRequestPart.end(nil))
-    channel.pipeline.fireChannelReadComplete()
+    try directConnection([DirectGetHandler(service: KeyQuarryService(store: store), serverName: "kq-test")])
   }
 
   private func response(_ channel: EmbeddedChannel) throws -> (head: HTTPResponseHead, body: String) {

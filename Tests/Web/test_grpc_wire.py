@@ -45,21 +45,31 @@ def key_value(name, value):
     return field(1, name.encode()) + field(2, value)
 
 
-def read_bytes_field(message, number):
-    """The first length-delimited field `number` of a protobuf message."""
+def fields(message):
+    """(number, value) of each field of a protobuf message: bytes for length-delimited
+    fields, int for varints."""
     i = 0
     while i < len(message):
         tag, i = read_varint(message, i)
         if tag & 7 == 2:
             length, i = read_varint(message, i)
-            if tag >> 3 == number:
-                return message[i:i + length]
+            yield tag >> 3, message[i:i + length]
             i += length
         elif tag & 7 == 0:
-            _, i = read_varint(message, i)
+            value, i = read_varint(message, i)
+            yield tag >> 3, value
         else:
             raise ValueError(f"unexpected wire type in {message!r}")
-    return None
+
+
+def read_bytes_field(message, number):
+    """The first length-delimited field `number` of a protobuf message."""
+    return next((value for n, value in fields(message) if n == number and isinstance(value, bytes)), None)
+
+
+def read_varint_field(message, number):
+    """The first varint field `number` of a protobuf message (0 when absent)."""
+    return next((value for n, value in fields(message) if n == number and isinstance(value, int)), 0)
 
 
 def read_varint(data, i):
@@ -287,10 +297,7 @@ def test_grpcio_calls_streams_and_cancels(server):
         subscribers = stats_subscribers(channel)
         assert subscribers >= 1
         updates.cancel()
-        deadline = time.time() + 5
-        while stats_subscribers(channel) >= subscribers and time.time() < deadline:
-            time.sleep(0.05)
-        assert stats_subscribers(channel) == subscribers - 1  # the server let go of the watch
+        wait_for_subscribers(channel, subscribers - 1)  # the server let go of the watch
         with pytest.raises(grpc.RpcError) as missing:
             unary(channel, "Get")(key("absent"), metadata=METADATA, timeout=5)
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
@@ -314,21 +321,6 @@ def test_an_update_reaches_every_watch_multiplexed_on_one_connection(server):
             assert all(read_bytes_field(next(updates), 2) == round for updates in watches)
         for updates in watches:
             updates.cancel()
-
-
-def read_varint_field(message, number):
-    """The first varint field `number` of a protobuf message (0 when absent)."""
-    i = 0
-    while i < len(message):
-        tag, i = read_varint(message, i)
-        if tag & 7 == 0:
-            value, i = read_varint(message, i)
-            if tag >> 3 == number:
-                return value
-        else:
-            length, i = read_varint(message, i)
-            i += length
-    return 0
 
 
 def wait_for_subscribers(channel, count):
@@ -396,18 +388,7 @@ def test_a_watcher_that_stops_reading_is_ended_and_writers_go_on():
 
 
 def stats_subscribers(channel):
-    stats = unary(channel, "Stats")(b"", metadata=METADATA, timeout=5)
-    i = 0
-    while i < len(stats):
-        tag, i = read_varint(stats, i)
-        if tag & 7 == 0:
-            number, i = read_varint(stats, i)
-            if tag >> 3 == 6:
-                return number
-        else:
-            length, i = read_varint(stats, i)
-            i += length
-    return 0
+    return read_varint_field(unary(channel, "Stats")(b"", metadata=METADATA, timeout=5), 6)
 
 
 def test_grpcio_from_many_threads(server):
