@@ -15,6 +15,10 @@ import NIOHTTP1
 /// so requests pipelined behind an endless response are never answered (as with the
 /// route). When the server ends the stream (shutdown) it closes the connection after the
 /// last chunk; a watcher that fell too far behind is disconnected at once.
+///
+/// After the response head the body goes out as chunks framed here and written below
+/// NIO's HTTP/1 encoder: an event's chunk is made once and the same bytes are one write
+/// for every watcher, instead of a chunk header, the frame and a CRLF per watcher.
 final class DirectEventsHandler: ChannelDuplexHandler, RemovableChannelHandler {
   typealias InboundIn = HTTPServerRequestPart
   typealias InboundOut = HTTPServerRequestPart
@@ -33,9 +37,9 @@ final class DirectEventsHandler: ChannelDuplexHandler, RemovableChannelHandler {
   private let heartbeat: TimeAmount
   private var response: DirectResponse
   private var context: ChannelHandlerContext?
-  /// Requests passed on and not answered yet.
-  private var forwarded = 0
-  private var taken: HTTPRequestHead?
+  /// Where chunks are written: the context of NIO's HTTP/1 response encoder.
+  private var encoder: ChannelHandlerContext?
+  private var requests = InOrderTaking<HTTPRequestHead>()
   private var stream: Stream?
   private var unflushed = false
 
@@ -46,35 +50,27 @@ final class DirectEventsHandler: ChannelDuplexHandler, RemovableChannelHandler {
     response = DirectResponse(serverName: serverName)
   }
 
-  func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+  func handlerAdded(context: ChannelHandlerContext) {
+    self.context = context
+    encoder = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
+  }
 
   func handlerRemoved(context: ChannelHandlerContext) {
     stop()
-    self.context = nil
+    (self.context, encoder) = (nil, nil)
   }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     if stream != nil { return }
-    switch unwrapInboundIn(data) {
-    case .head(let head):
-      if forwarded == 0, Self.isEvents(head) {
-        taken = head
-        return
-      }
-      forwarded += 1
-    case .body:
-      if taken != nil { return }  // a GET's body means nothing
-    case .end:
-      if let head = taken {
-        taken = nil
-        return start(head, context: context)
-      }
+    switch requests.read(unwrapInboundIn(data), wanted: { encoder != nil && Self.isEvents($0) ? $0 : nil }) {
+    case .pass: context.fireChannelRead(data)
+    case .keep: break
+    case .answer(let head): start(head, context: context)
     }
-    context.fireChannelRead(data)
   }
 
   func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-    if case .end = unwrapOutboundIn(data) { forwarded -= 1 }
+    requests.wrote(unwrapOutboundIn(data))
     context.write(data, promise: promise)
   }
 
@@ -118,27 +114,27 @@ final class DirectEventsHandler: ChannelDuplexHandler, RemovableChannelHandler {
     context.write(
       wrapOutboundOut(response.head(.ok, [.cacheControl: "no-cache", .contentType: contentType], contentLength: nil)),
       promise: nil)
-    if !ndjson { writeBody(ByteBuffer(string: "retry: 2000\n\n")) }
+    if !ndjson { writeChunk(HTTPChunk.frame(ByteBuffer(string: "retry: 2000\n\n"))) }
     for item in replay.items {
       switch item {
-      case .reset: writeBody(ndjson ? StreamFrame.reset.ndjson : StreamFrame.reset.sse)
+      case .reset: writeChunk(HTTPChunk.frame(ndjson ? StreamFrame.reset.ndjson : StreamFrame.reset.sse))
       case .event(let event):
         var encoded = EncodedEvent(event)
-        writeBody(encoded.frame(ndjson: ndjson))
+        writeChunk(encoded.chunk(ndjson: ndjson))
       }
     }
     if !ndjson {
       let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
       stream?.heartbeat = context.eventLoop.scheduleRepeatedTask(initialDelay: heartbeat, delay: heartbeat) { _ in
-        handler.value.writeBody(ByteBuffer(string: ": keepalive\n\n"))
+        handler.value.writeChunk(HTTPChunk.keepalive)
         handler.value.flushEvents()
       }
     }
     context.flush()
   }
 
-  private func writeBody(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>? = nil) {
-    context?.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: promise)
+  private func writeChunk(_ chunk: ByteBuffer, promise: EventLoopPromise<Void>? = nil) {
+    encoder?.write(NIOAny(chunk), promise: promise)
     unflushed = true
   }
 
@@ -147,22 +143,22 @@ final class DirectEventsHandler: ChannelDuplexHandler, RemovableChannelHandler {
   func writeEvent(_ event: inout EncodedEvent) -> EventLoopFuture<Void>? {
     guard let context, let stream, !stream.ended, !stream.replay.includes(event.event) else { return nil }
     let promise = context.eventLoop.makePromise(of: Void.self)
-    writeBody(event.frame(ndjson: stream.ndjson), promise: promise)
+    writeChunk(event.chunk(ndjson: stream.ndjson), promise: promise)
     return promise.futureResult
   }
 
   func flushEvents() {
     guard unflushed else { return }
     unflushed = false
-    context?.flush()
+    encoder?.flush()
   }
 
   func endStream(slow: Bool) {
-    guard let context, stream?.ended == false else { return }
+    guard let context, let encoder, stream?.ended == false else { return }
     stream?.ended = true
     stream?.heartbeat?.cancel()
     if slow { return context.close(promise: nil) }
-    context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    encoder.writeAndFlush(NIOAny(HTTPChunk.last)).whenComplete { _ in context.close(promise: nil) }
   }
 }
 
@@ -173,4 +169,32 @@ struct SSEWatchTarget: FanoutTarget {
   func write(_ event: inout EncodedEvent) -> EventLoopFuture<Void>? { handler.value.writeEvent(&event) }
   func end(slow: Bool) { handler.value.endStream(slow: slow) }
   func flush() { handler.value.flushEvents() }
+}
+
+extension EncodedEvent {
+  /// The event as one chunk of an SSE or NDJSON body, made once per batch of watchers.
+  mutating func chunk(ndjson: Bool) -> ByteBuffer {
+    framing(ndjson ? "ndjson chunk" : "sse chunk") { encoded in
+      let frame = StreamFrame(encoded.event, json: encoded.json())
+      return HTTPChunk.frame(ndjson ? frame.ndjson : frame.sse)
+    }
+  }
+}
+
+/// Chunked transfer coding (RFC 9112 §7.1), for bodies written below NIO's encoder.
+enum HTTPChunk {
+  static let keepalive = frame(ByteBuffer(string: ": keepalive\n\n"))
+  static let last = ByteBuffer(string: "0\r\n\r\n")
+
+  /// `payload` (not empty) as one chunk: its size in hex, CRLF, the bytes, CRLF.
+  static func frame(_ payload: ByteBuffer) -> ByteBuffer {
+    let size = String(payload.readableBytes, radix: 16)
+    var chunk = ByteBuffer()
+    chunk.reserveCapacity(size.utf8.count + payload.readableBytes + 4)
+    chunk.writeString(size)
+    chunk.writeStaticString("\r\n")
+    chunk.writeImmutableBuffer(payload)
+    chunk.writeStaticString("\r\n")
+    return chunk
+  }
 }

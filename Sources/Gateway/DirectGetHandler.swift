@@ -24,10 +24,7 @@ final class DirectGetHandler: ChannelDuplexHandler, RemovableChannelHandler {
   private static let prefix = "/v1/keys/"
   private let service: KeyQuarryService
   private var response: DirectResponse
-  /// Requests passed to Hummingbird and not answered yet.
-  private var forwarded = 0
-  /// A GET taken here whose end has not arrived.
-  private var taken: (head: HTTPRequestHead, key: Substring)?
+  private var requests = InOrderTaking<(head: HTTPRequestHead, key: Substring)>()
   private var flushPending = false
 
   init(service: KeyQuarryService, serverName: String) {
@@ -36,22 +33,11 @@ final class DirectGetHandler: ChannelDuplexHandler, RemovableChannelHandler {
   }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-    switch unwrapInboundIn(data) {
-    case .head(let head):
-      if forwarded == 0, let key = Self.key(of: head) {
-        taken = (head, key)
-        return
-      }
-      forwarded += 1
-    case .body:
-      if taken != nil { return }  // a GET's body means nothing
-    case .end:
-      if let (head, key) = taken {
-        taken = nil
-        return answer(head, key: key, context: context)
-      }
+    switch requests.read(unwrapInboundIn(data), wanted: { head in Self.key(of: head).map { (head, $0) } }) {
+    case .pass: context.fireChannelRead(data)
+    case .keep: break
+    case .answer(let (head, key)): answer(head, key: key, context: context)
     }
-    context.fireChannelRead(data)
   }
 
   func channelReadComplete(context: ChannelHandlerContext) {
@@ -63,7 +49,7 @@ final class DirectGetHandler: ChannelDuplexHandler, RemovableChannelHandler {
   }
 
   func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-    if case .end = unwrapOutboundIn(data) { forwarded -= 1 }
+    requests.wrote(unwrapOutboundIn(data))
     context.write(data, promise: promise)
   }
 

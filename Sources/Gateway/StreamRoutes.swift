@@ -92,19 +92,3 @@ extension Gateway {
 extension StreamFrame {
   init(_ event: Event, json: String) { self.init(id: event.sequence, event: event.kind.name, json: json) }
 }
-
-extension EncodedEvent {
-  /// The event as one SSE or NDJSON frame, made once per batch of watchers.
-  mutating func frame(ndjson: Bool) -> ByteBuffer {
-    if ndjson {
-      if let ndjson = self.ndjson { return ndjson }
-      let frame = StreamFrame(event, json: json()).ndjson
-      self.ndjson = frame
-      return frame
-    }
-    if let sse { return sse }
-    let frame = StreamFrame(event, json: json()).sse
-    sse = frame
-    return frame
-  }
-}

@@ -10,39 +10,28 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import Testing
 
-/// The direct GET, part by part on one connection laid out as Hummingbird lays it out
-/// (its HTTPTypes codec, then the handlers it is given): a plain GET is answered in front
-/// of the codec during the read; anything else, and a GET behind an unanswered request,
-/// goes on to Hummingbird.
+/// The direct GET on one connection laid out as Hummingbird lays it out, as a client
+/// sees it: a plain GET is answered in front of the codec during the read; anything else,
+/// and a GET behind an unanswered request, goes on to Hummingbird.
 @Suite struct DirectGetTests {
   let store = Store()
 
-  private func connection() throws -> EmbeddedChannel {
-    try directConnection([DirectGetHandler(service: KeyQuarryService(store: store), serverName: "kq-test")])
-  }
-
-  private func response(_ channel: EmbeddedChannel) throws -> (head: HTTPResponseHead, body: String) {
-    guard case .head(let head) = try #require(try channel.readOutbound(as: HTTPServerResponsePart.self)) else {
-      throw DirectGetTestError.expectedHead
-    }
-    var body = ""
-    while case .body(.byteBuffer(let buffer)) = try #require(try channel.readOutbound(as: HTTPServerResponsePart.self)) {
-      body += String(buffer: buffer)
-    }
-    return (head, body)
+  private func connection() throws -> DirectConnection {
+    try DirectConnection([DirectGetHandler(service: KeyQuarryService(store: store), serverName: "kq-test")])
   }
 
   @Test func aPlainGetIsAnsweredInFrontOfTheCodec() throws {
     try store.set("k", value: Data("value"), contentType: "text/plain", by: "writer")
-    let channel = try connection()
-    #expect(throws: Never.self) { try channel.pipeline.syncOperations.handler(type: DirectGetHandler.self) }
+    let connection = try connection()
+    let pipeline = connection.server.pipeline.syncOperations
+    #expect(throws: Never.self) { try pipeline.handler(type: DirectGetHandler.self) }
     #expect(throws: (any Error).self, "the installer took itself out") {
-      try channel.pipeline.syncOperations.handler(type: DirectHandlersInstaller.self)
+      try pipeline.handler(type: DirectHandlersInstaller.self)
     }
 
-    try send(channel, .GET, "/v1/keys/k", headers: ["If-None-Match": "\"7\""])
-    #expect(try channel.readInbound(as: HTTPRequestPart.self) == nil, "Hummingbird saw nothing")
-    let (head, body) = try response(channel)
+    try connection.send(.GET, "/v1/keys/k", headers: ["If-None-Match": "\"7\""])
+    #expect(try connection.passedOn().isEmpty, "Hummingbird saw nothing")
+    let (head, body) = try connection.response()
     #expect(head.status == .ok)
     #expect(body == "value")
     #expect(head.headers["Content-Type"] == ["text/plain"])
@@ -50,42 +39,40 @@ import Testing
     #expect(head.headers["Content-Length"] == ["5"])
     #expect(head.headers["Server"] == ["kq-test"])
 
-    try send(channel, .GET, "/v1/keys/missing")
-    #expect(try response(channel).head.status == .notFound)
-    try send(channel, .GET, "/v1/keys/k", headers: ["If-None-Match": "\"1\""])
-    #expect(try response(channel).head.status == .notModified)
-    _ = try? channel.finish()
+    try connection.send(.GET, "/v1/keys/missing")
+    #expect(try connection.response().head.status == .notFound)
+    try connection.send(.GET, "/v1/keys/k", headers: ["If-None-Match": "\"1\""])
+    #expect(try connection.response().head.status == .notModified)
   }
 
   @Test func otherRequestsAndGetsBehindThemGoToHummingbirdInOrder() throws {
     try store.set("k", value: Data("value"), by: "writer")
-    let channel = try connection()
+    let closing = try connection()
+    try closing.send(.GET, "/v1/keys/k", headers: ["Connection": "close"])
+    #expect(try closing.passedOn().count == 2, "Hummingbird closes the connection after answering")
+
+    let connection = try connection()
     for (method, uri, headers) in [
       (HTTPMethod.POST, "/v1/keys/k/lock", HTTPHeaders()), (.GET, "/v1/keys/k?revision=1", [:]),
-      (.GET, "/v1/keys/k/metric", [:]), (.HEAD, "/v1/keys/k", [:]), (.GET, "/v1/keys/k", ["Connection": "close"]),
+      (.GET, "/v1/keys/k/metric", [:]), (.HEAD, "/v1/keys/k", [:]),
+      (.GET, "/v1/keys/k", ["Expect": "100-continue"]),
     ] {
-      try send(channel, method, uri, headers: headers)
-      guard case .head(let request) = try #require(try channel.readInbound(as: HTTPRequestPart.self)) else {
-        throw DirectGetTestError.expectedHead
-      }
+      try connection.send(method, uri, headers: headers)
+      let parts = try connection.passedOn()
+      guard case .head(let request) = parts.first else { throw DirectGetTestError.expectedHead }
       #expect(request.path == uri)
-      _ = try channel.readInbound(as: HTTPRequestPart.self)  // its end
-      #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
+      #expect(try connection.received().isEmpty)
     }
     // With five requests unanswered, a plain GET must wait its turn too.
-    try send(channel, .GET, "/v1/keys/k")
-    #expect(try channel.readInbound(as: HTTPRequestPart.self) != nil)
-    _ = try channel.readInbound(as: HTTPRequestPart.self)
-    for _ in 0..<6 {
-      try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .accepted)))
-      try channel.writeOutbound(HTTPResponsePart.end(nil))
-    }
-    while try channel.readOutbound(as: HTTPServerResponsePart.self) != nil {}
+    try connection.send(.GET, "/v1/keys/k")
+    #expect(try connection.passedOn().count == 2)
+    for _ in 0..<6 { try connection.answerFromHummingbird(.accepted) }
+    let answers = try connection.received().filter { if case .head = $0 { true } else { false } }
+    #expect(answers.count == 6)
     // All answered: the next one is direct again.
-    try send(channel, .GET, "/v1/keys/k")
-    #expect(try channel.readInbound(as: HTTPRequestPart.self) == nil)
-    #expect(try response(channel).body == "value")
-    _ = try? channel.finish()
+    try connection.send(.GET, "/v1/keys/k")
+    #expect(try connection.passedOn().isEmpty)
+    #expect(try connection.response().body == "value")
   }
 }
 

@@ -8,10 +8,10 @@ import SwiftProtobuf
 public struct EncodedEvent {
   public let event: Event
   private var grpcMessage: ByteBuffer?
-  /// The Server-Sent Events and NDJSON framings, kept here by the gateway.
-  public var sse: ByteBuffer?
-  public var ndjson: ByteBuffer?
   private var jsonText: String?
+  /// Framings other transports make of the event (the gateway's SSE and NDJSON chunks),
+  /// by their names; a batch asks for one or two, so a list beats a dictionary.
+  private var framings: [(name: String, bytes: ByteBuffer)] = []
 
   public init(_ event: Event) { self.event = event }
 
@@ -30,5 +30,13 @@ public struct EncodedEvent {
     let text = (try? Keyquarry_Event(event).jsonString()) ?? "{}"
     jsonText = text
     return text
+  }
+
+  /// The framing called `name`, made by `make` the first time it is asked for.
+  public mutating func framing(_ name: String, _ make: (inout EncodedEvent) -> ByteBuffer) -> ByteBuffer {
+    if let made = framings.first(where: { $0.name == name }) { return made.bytes }
+    let bytes = make(&self)
+    framings.append((name, bytes))
+    return bytes
   }
 }
