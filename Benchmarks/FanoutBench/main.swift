@@ -8,6 +8,8 @@
 // tells when every keyquarry watch is in place (etcd confirms each watch itself).
 // Prints one line per round and a MEDIAN line: all_ms (the last watcher), p50_ms, p99_ms,
 // first_ms, put_ms, client_cpu_ms, setup_s.
+//
+// --load N instead sets N keys through --target and exits (the bench's key loading).
 import ArgumentParser
 import Foundation
 import NIOCore
@@ -25,6 +27,7 @@ struct Options: ParsableCommand {
   @Option(help: "gRPC watchers per connection, each on its own stream (SSE: always 1).") var streams = 1
   @Option var rounds = 5
   @Option(help: "Seconds; the watches must be in place within half of it.") var deadline = 240.0
+  @Option(help: "Instead: set this many keys \"key:%012d\" to 100-byte values, and exit.") var load = 0
 
   func validate() throws {
     // Until a server's SETTINGS arrive, HTTP/2 holds a client to 100 open streams.
@@ -101,6 +104,15 @@ func put(_ round: Int) async throws {
   let promise = loop.makePromise(of: Void.self)
   loop.execute { caller.call(headers: putHeaders, body: body, promise: promise) }
   try await within(10, "write \(round)", promise.futureResult)
+}
+if options.load > 0 {
+  let started = ContinuousClock.now
+  let loader = KeyLoader(count: options.load, caller: caller, headers: putHeaders, on: loop)
+  try await within(options.deadline, "loading \(options.load) keys", loop.flatSubmit { loader.run(inFlight: 100) })
+  print("loaded \(options.load) keys of 100 B in \(ContinuousClock.now - started)")
+  try await callerChannel.close()
+  try await group.shutdownGracefully()
+  exit(0)
 }
 try await put(-1)
 let baseSubscribers = keyquarry ? try await subscribers() : 0

@@ -86,8 +86,19 @@ final class StreamReader {
     }
   }
 
-  @Test func resumeWithLastEventIDAndResetWhenTooOld() async throws {
-    try await TestGateway.with(options: { $0.eventStreamBufferSize = 32 }) { gw in
+  /// The direct handler serves `/v1/events` unless a middleware (here CORS) must see it:
+  /// then Hummingbird's route does, with the same replay and slow-consumer rule.
+  enum StreamPath: CaseIterable {
+    case direct, route
+
+    func configure(_ options: inout GatewayOptions) {
+      if self == .route { options.corsOrigins = ["http://app.example"] }
+    }
+  }
+
+  @Test(arguments: StreamPath.allCases)
+  func resumeWithLastEventIDAndResetWhenTooOld(_ path: StreamPath) async throws {
+    try await TestGateway.with(options: { $0.eventStreamBufferSize = 32 }, gateway: path.configure) { gw in
       for index in 0..<3 { _ = try await gw.send(.PUT, "/v1/keys/r\(index)", body: Data("v")) }
       let first = gw.store.lastEventSequence - 2  // the CREATED of r0
       var stream = try await StreamReader(gw, "/v1/events?events=CREATED", headers: [("Last-Event-ID", "\(first)")])
@@ -129,11 +140,12 @@ final class StreamReader {
     }
   }
 
-  @Test func aSlowConsumerIsDroppedWithoutSlowingWriters() async throws {
+  @Test(arguments: StreamPath.allCases)
+  func aSlowConsumerIsDroppedWithoutSlowingWriters(_ path: StreamPath) async throws {
     try await TestGateway.with(options: {
       $0.eventStreamBufferSize = 8
       $0.eventStreamSendTimeout = .milliseconds(100)
-    }) { gw in
+    }, gateway: path.configure) { gw in
       // A client that asks for the stream and never reads it.
       guard let url = URL(string: gw.base), let port = url.port else { return }
       let socket = try RawSocket(port: port)
