@@ -110,7 +110,7 @@ if options.load > 0 {
   let loader = KeyLoader(count: options.load, caller: caller, headers: putHeaders, on: loop)
   try await within(options.deadline, "loading \(options.load) keys", loop.flatSubmit { loader.run(inFlight: 100) })
   print("loaded \(options.load) keys of 100 B in \(ContinuousClock.now - started)")
-  try await callerChannel.close()
+  try await callerChannel.close().get()
   try await group.shutdownGracefully()
   exit(0)
 }

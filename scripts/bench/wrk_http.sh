@@ -2,7 +2,7 @@
 # Generic HTTP/1.1 load with wrk (keep-alive, closed loop).
 #   wrk_http.sh --url URL [-t 1] [-c 50] [-d 10s] [--method POST --body FILE [--content-type T]]
 #               [--script LUA] [-H 'k: v']... [--workload NAME] [--peer NAME] [--server-pids "PID..."] [--expect-bytes N]
-# RUNS (default 3) measured runs after a 2 s warm-up; median req/s, mean, p50, p99 (wrk --latency).
+# RUNS (default 3) measured runs after a 1 s warm-up; median req/s, mean, p50, p99 (wrk --latency).
 # A run counts as ok only if wrk reports no non-2xx/3xx responses and no socket errors, and
 # (with --expect-bytes N) the transfer is >= N body bytes per request.
 . "$(dirname "$0")/lib.sh"
@@ -70,5 +70,5 @@ run_once() {  # run_once DURATION TAG
 }
 
 log "workload: $WORKLOAD | peer: $PEER | $(pin_label) | wrk -t $T -c $C -d $DUR --latency ${SCRIPT[*]} ${HDRS[*]} $URL ${BODY:+($METHOD $BODY)}"
-w=$(run_once 2s warmup); log "warm-up: $w"
+w=$(run_once 1s warmup); log "warm-up: $w"
 repeat_runs "wrk -t $T -c $C -d $DUR --latency ${SCRIPT[*]} ${BODY:+($METHOD $(basename "$BODY"))} ${HDRS[*]} $URL" run_once "$DUR"
