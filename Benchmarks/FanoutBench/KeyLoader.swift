@@ -22,7 +22,6 @@ final class KeyLoader: @unchecked Sendable {
 
   /// Completes when every key is set, or fails with the first call that failed.
   func run(inFlight: Int) -> EventLoopFuture<Void> {
-    if count == 0 { done.succeed() }
     for _ in 0..<min(inFlight, count) { sendNext() }
     return done.futureResult
   }

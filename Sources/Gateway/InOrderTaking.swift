@@ -3,6 +3,9 @@ import NIOHTTP1
 /// HTTP/1.1 answers requests in order, so a handler in front of Hummingbird may answer a
 /// request itself only while none it passed on is still unanswered. Keeps that rule for
 /// `DirectGetHandler` and `DirectEventsHandler`: which request parts go on, which stay.
+/// Only HTTP/1.1 requests are taken: the direct answers keep the connection open and
+/// stream chunked bodies, which HTTP/1.0 (nginx's default towards upstreams) has not;
+/// Hummingbird answers those.
 struct InOrderTaking<Taken> {
   enum Step {
     case pass
@@ -20,7 +23,7 @@ struct InOrderTaking<Taken> {
   mutating func read(_ part: HTTPServerRequestPart, wanted: (HTTPRequestHead) -> Taken?) -> Step {
     switch part {
     case .head(let head):
-      if passedOn == 0, let taken = wanted(head) {
+      if passedOn == 0, head.version == .http1_1, let taken = wanted(head) {
         kept = taken
         return .keep
       }

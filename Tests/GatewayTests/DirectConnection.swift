@@ -23,10 +23,10 @@ final class DirectConnection {
   }
 
   /// One whole request, as the client sends it.
-  func send(_ method: HTTPMethod, _ uri: String, headers: HTTPHeaders = [:]) throws {
+  func send(_ method: HTTPMethod, _ uri: String, headers: HTTPHeaders = [:], version: HTTPVersion = .http1_1) throws {
     var headers = headers
     headers.add(name: "Host", value: "localhost")
-    try client.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)))
+    try client.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: version, method: method, uri: uri, headers: headers)))
     try client.writeOutbound(HTTPClientRequestPart.end(nil))
     try deliver()
   }

@@ -78,6 +78,10 @@ import Testing
       }
       #expect(request.path == uri)
     }
+    // HTTP/1.0 has no chunked bodies: its streams are Hummingbird's.
+    let old = try self.connection()
+    try old.send(.GET, "/v1/events", version: .http1_0)
+    #expect(try old.passedOn().count == 2)
     // Behind unanswered requests even an event stream waits its turn.
     try connection.send(.GET, "/v1/events")
     #expect(try connection.passedOn().count == 2)

@@ -50,6 +50,9 @@ import Testing
     let closing = try connection()
     try closing.send(.GET, "/v1/keys/k", headers: ["Connection": "close"])
     #expect(try closing.passedOn().count == 2, "Hummingbird closes the connection after answering")
+    let old = try self.connection()
+    try old.send(.GET, "/v1/keys/k", version: .http1_0)
+    #expect(try old.passedOn().count == 2, "and answers HTTP/1.0, which closes by default")
 
     let connection = try connection()
     for (method, uri, headers) in [
