@@ -1,8 +1,8 @@
 import Foundation
 
-/// A stored key: its value and metadata. Lives in its `KeyRecord`, guarded by the shard's lock.
+/// A stored key's metadata; it lives in the key's `KeyRecord` with the value's bytes,
+/// guarded by the shard's lock, and is read out as a copy.
 struct Entry {
-  var value: Data
   var contentType: String
   var hash: UInt64
   var version: UInt64
@@ -15,10 +15,10 @@ struct Entry {
   let isReserved: Bool
 
   init(
-    value: Data, contentType: String, hash: UInt64, version: UInt64, created: Date, updated: Date?,
+    contentType: String, hash: UInt64, version: UInt64, created: Date, updated: Date?,
     createdBy: String, lock: LockState?, lifespan: Lifespan?, isReserved: Bool
   ) {
-    (self.value, self.contentType, self.hash, self.version) = (value, contentType, hash, version)
+    (self.contentType, self.hash, self.version) = (contentType, hash, version)
     (self.created, self.updated, self.createdBy, self.isReserved) = (created, updated, createdBy, isReserved)
     extras = Extras.make(lock: lock, lifespan: lifespan)
   }
@@ -36,17 +36,6 @@ struct Entry {
   func isLocked(against client: String) -> Bool {
     if let lock, lock.owner != client { return true }
     return false
-  }
-
-  /// The revision this entry's value was recorded as.
-  var revision: Revision {
-    Revision(version: version, value: value, contentType: contentType, hash: hash, recorded: updated ?? created)
-  }
-
-  var snapshot: ValueSnapshot {
-    ValueSnapshot(
-      value: value, contentType: contentType, hash: hash, version: version,
-      lockOwner: lock?.owner)
   }
 }
 

@@ -14,7 +14,8 @@ public struct Event: Sendable {
   public let snapshot: ValueSnapshot?
 }
 
-/// An immutable view of a stored value. `value` shares the stored bytes: no copy.
+/// A stored value as it was at one moment; its bytes are copied once per event, shared by
+/// the event's watchers.
 public struct ValueSnapshot: Sendable {
   public let value: Data
   public let contentType: String

@@ -42,21 +42,26 @@ final class EventBus: Sendable {
   }
   var sequence: UInt64 { lastSequence.load(ordering: .relaxed) }
 
+  /// `snapshot` is called at most once, when a watcher takes the event.
   func publish(
-    _ kind: KeyEvent, key: String, client: String, time: Date, snapshot: ValueSnapshot?,
-    reserved: Bool
+    _ kind: KeyEvent, key: String, client: String, time: Date, reserved: Bool,
+    snapshot: () -> ValueSnapshot?
   ) {
     counters.increment(kind)
     if kind != .accessed, !reserved { changed.store(true, ordering: .relaxed) }
     let sequence = lastSequence.wrappingAdd(1, ordering: .relaxed).newValue
     // Stored before the fan-out: a resuming watcher that subscribed first sees every
     // event either here or live.
-    recent.store(Event(sequence: sequence, key: key, kind: kind, time: time, clientID: client, snapshot: nil))
+    let bare = Event(sequence: sequence, key: key, kind: kind, time: time, clientID: client, snapshot: nil)
+    recent.store(bare)
     guard hasSubscribers.load(ordering: .relaxed) else { return }
-    let event = Event(
-      sequence: sequence, key: key, kind: kind, time: time, clientID: client, snapshot: snapshot)
-    for subscriber in subscribers.withLock({ $0 }) where subscriber.filter.matches(event) {
-      subscriber.offer(event, now: time)
+    var event: Event?
+    for subscriber in subscribers.withLock({ $0 }) where subscriber.filter.matches(bare) {
+      if event == nil {
+        event = Event(
+          sequence: sequence, key: key, kind: kind, time: time, clientID: client, snapshot: snapshot())
+      }
+      subscriber.offer(event!, now: time)
     }
   }
 

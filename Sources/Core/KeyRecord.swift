@@ -1,126 +1,216 @@
 import Foundation
 
-/// Everything kept about one key name: the live entry (if any), its lifetime metrics and
-/// its retained revisions. One reference per key, so a shard's table holds 24-byte slots
-/// (Swift's hash tables run 3/8 to 3/4 full, so a wide slot costs twice its size per key).
-/// Copy-on-write like the standard collections: a snapshot's copy of a table stays as it
-/// was while the store goes on mutating its own.
+/// Everything kept about one key name, in one allocation: a header (the live entry's
+/// metadata, the key metrics, the older revisions), then the key's UTF-8 bytes and the
+/// live value's bytes. A 16-byte key with a 100-byte value takes one 240-byte block,
+/// where a `String`, a `Data` and a record object took about 450 bytes in four blocks.
 ///
-/// The live entry's revision is not stored twice: while retained it is implied by the
-/// entry (`entryInHistory`), and `previous` holds only the older ones.
-struct KeyRecord: Sendable {
-  private final class Storage: @unchecked Sendable {  // mutated only while uniquely referenced
-    var entry: Entry?
-    /// All zero until something is recorded: that means "no metrics" (an optional would
-    /// cost 8 bytes more per key, and push the object into the next malloc size).
-    var metric = KeyMetric()
+/// Copy-on-write: a snapshot's table shares the store's records, so a record is changed
+/// in place only while uniquely referenced (`KeyTable.modify` copies it first otherwise).
+/// A new value makes a new record, so a record's bytes never change once written; reads
+/// copy them out.
+final class KeyRecord: ManagedBuffer<KeyRecord.Header, UInt8> {
+  struct Header {
+    /// Nil while the metrics are all zero or implied by the entry (`createdOnly`).
+    var metric: MetricBox? = nil
+    /// The retained revisions older than the live entry's, oldest first.
     var previous: [Revision] = []
+    /// Set by `make`.
+    var keyCount: UInt32 = 0
+    var valueCount: UInt32 = 0
+    /// Nil for a key name that is gone but whose metrics or history remain.
+    var entry: Entry? = nil
+    /// The live entry's revision is retained; it is implied by the entry, not stored twice.
     var entryInHistory = false
+    /// All the metrics recorded is the live entry's creation, so they are derived from
+    /// it: a key set once and never read needs no metrics box.
+    var createdOnly = false
+
+    /// The header of a new key name's record whose live entry is `entry`, retained in the
+    /// history under `limit` (0: none, -1: all, N: the newest N including the live one).
+    init(entry: Entry, revisionLimit limit: Int) {
+      self.entry = entry
+      retainLive(limit: limit)
+    }
 
     init() {}
 
-    init(copying other: Storage) {
-      (entry, metric, previous, entryInHistory) = (other.entry, other.metric, other.previous, other.entryInHistory)
+    fileprivate mutating func retainLive(limit: Int) {
+      entryInHistory = limit != 0
+      if limit > 0, previous.count > limit - 1 {
+        previous.removeFirst(previous.count - (limit - 1))
+      }
     }
   }
 
-  private var storage = Storage()
-
-  private mutating func unique() -> Storage {
-    if !isKnownUniquelyReferenced(&storage) { storage = Storage(copying: storage) }
-    return storage
+  final class MetricBox {
+    var metric: KeyMetric
+    init(_ metric: KeyMetric) { self.metric = metric }
   }
 
-  var entry: Entry? { storage.entry }
-  var metric: KeyMetric? { storage.metric == KeyMetric() ? nil : storage.metric }
-  var isEmpty: Bool { storage.entry == nil && metric == nil && storage.previous.isEmpty }
-
-  // MARK: - Entry
-
-  /// Changes the live entry in place (it must exist); not for value changes, see `replace`.
-  mutating func modifyEntry<R>(_ body: (inout Entry) -> R) -> R {
-    body(&unique().entry!)
+  /// A record of `key` with `header`, holding `value` as the live value's bytes.
+  static func make(key: UnsafeBufferPointer<UInt8>, value: Data, header: Header) -> KeyRecord {
+    var header = header
+    header.keyCount = UInt32(key.count)
+    header.valueCount = UInt32(value.count)
+    let record = unsafeDowncast(
+      create(minimumCapacity: key.count + value.count) { _ in header }, to: KeyRecord.self)
+    record.withUnsafeMutablePointerToElements { bytes in
+      UnsafeMutableRawPointer(bytes).copyMemory(from: key.baseAddress!, byteCount: key.count)
+      value.copyBytes(to: bytes + key.count, count: value.count)
+    }
+    return record
   }
 
-  /// Makes `entry` the live one (the key has none: new, or restored), retained in the
-  /// history under `limit` (0: none, -1: all, N: the newest N including the live one).
-  mutating func insert(_ entry: Entry, revisionLimit limit: Int) {
-    let storage = unique()
-    storage.entry = entry
-    Self.retainLive(in: storage, limit: limit)
+  /// A copy to change, when a snapshot shares this one.
+  func copy() -> KeyRecord {
+    withKeyBytes { key in KeyRecord.make(key: key, value: value, header: header) }
   }
 
-  /// Gives the live entry a new value in place (`body`), keeping the outgoing revision in
-  /// the history; returns the changed entry.
-  mutating func changeValue(revisionLimit limit: Int, _ body: (inout Entry) -> Void) -> Entry {
-    let storage = unique()
-    if limit != 0, storage.entryInHistory { storage.previous.append(storage.entry!.revision) }
-    body(&storage.entry!)
-    Self.retainLive(in: storage, limit: limit)
-    return storage.entry!
+  // MARK: - Reading
+
+  private var keyCount: Int { Int(header.keyCount) }
+  var valueCount: Int { Int(header.valueCount) }
+
+  func withKeyBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    withUnsafeMutablePointerToElements { body(UnsafeBufferPointer(start: $0, count: keyCount)) }
   }
 
-  private static func retainLive(in storage: Storage, limit: Int) {
-    storage.entryInHistory = limit != 0
-    if limit > 0, storage.previous.count > limit - 1 {
-      storage.previous.removeFirst(storage.previous.count - (limit - 1))
+  func hasKey(_ key: UnsafeBufferPointer<UInt8>) -> Bool {
+    key.count == keyCount && withUnsafeMutablePointerToElements { memcmp($0, key.baseAddress!, keyCount) == 0 }
+  }
+
+  var key: String { withKeyBytes { String(decoding: $0, as: UTF8.self) } }
+
+  var entry: Entry? { header.entry }
+
+  /// The live value's bytes, copied (empty without a live entry).
+  var value: Data {
+    withUnsafeMutablePointerToElements { Data(bytes: $0 + keyCount, count: valueCount) }
+  }
+
+  var snapshot: ValueSnapshot? {
+    header.entry.map { entry in
+      ValueSnapshot(
+        value: value, contentType: entry.contentType, hash: entry.hash, version: entry.version,
+        lockOwner: entry.lock?.owner)
     }
   }
 
-  /// Takes the live entry away; its revision stays in the history when `keepHistory`.
-  mutating func removeEntry(keepHistory: Bool) {
-    let storage = unique()
-    if keepHistory, storage.entryInHistory, let entry = storage.entry {
-      storage.previous.append(entry.revision)
-    } else if !keepHistory {
-      storage.previous = []
-    }
-    storage.entry = nil
-    storage.entryInHistory = false
+  /// Nil while nothing was recorded.
+  var metric: KeyMetric? {
+    if let box = header.metric { return box.metric }
+    guard header.createdOnly, let entry = header.entry else { return nil }
+    var metric = KeyMetric()
+    metric.record(.created, at: entry.created)
+    return metric
   }
 
-  mutating func record(_ kind: KeyEvent, at time: Date) {
-    unique().metric.record(kind, at: time)
-  }
-
-  mutating func setMetric(_ metric: KeyMetric) { unique().metric = metric }
+  var isEmpty: Bool { header.entry == nil && metric == nil && header.previous.isEmpty }
 
   // MARK: - History
 
-  /// Retained revisions, oldest first.
-  var history: [Revision] {
-    guard storage.entryInHistory, let entry = storage.entry else { return storage.previous }
-    return storage.previous + [entry.revision]
+  /// The revision the live entry's value was recorded as.
+  var liveRevision: Revision? {
+    header.entry.map { entry in
+      Revision(
+        version: entry.version, value: value, contentType: entry.contentType, hash: entry.hash,
+        recorded: entry.updated ?? entry.created)
+    }
   }
 
-  var historyCount: Int { storage.previous.count + (storage.entryInHistory ? 1 : 0) }
+  /// Retained revisions, oldest first.
+  var history: [Revision] {
+    guard header.entryInHistory, let live = liveRevision else { return header.previous }
+    return header.previous + [live]
+  }
+
+  var historyCount: Int { header.previous.count + (header.entryInHistory ? 1 : 0) }
 
   var latestRevision: Revision? {
-    if storage.entryInHistory, let entry = storage.entry { return entry.revision }
-    return storage.previous.last
+    header.entryInHistory ? liveRevision : header.previous.last
+  }
+
+  var latestVersion: UInt64? {
+    header.entryInHistory ? header.entry?.version : header.previous.last?.version
   }
 
   func revision(version: UInt64) -> Revision? {
-    if storage.entryInHistory, let entry = storage.entry, entry.version == version { return entry.revision }
-    return storage.previous.last { $0.version == version }
+    if header.entryInHistory, header.entry?.version == version { return liveRevision }
+    return header.previous.last { $0.version == version }
+  }
+
+  // MARK: - Changing in place (uniquely referenced only)
+
+  func modifyEntry<R>(_ body: (inout Entry) -> R) -> R { body(&header.entry!) }
+
+  func record(_ kind: KeyEvent, at time: Date) {
+    if header.metric == nil, !header.createdOnly, kind == .created, header.entry?.created == time {
+      header.createdOnly = true
+      return
+    }
+    if header.metric == nil || !isKnownUniquelyReferenced(&header.metric!) {
+      header.metric = MetricBox(metric ?? KeyMetric())
+      header.createdOnly = false
+    }
+    header.metric!.metric.record(kind, at: time)
+  }
+
+  func setMetric(_ metric: KeyMetric) {
+    header.metric = metric == KeyMetric() ? nil : MetricBox(metric)
+    header.createdOnly = false
   }
 
   /// Forgets every retained revision, the live entry's included (behavior.md §3.11).
-  mutating func clearHistory() {
-    let storage = unique()
-    storage.previous = []
-    storage.entryInHistory = false
+  func clearHistory() {
+    header.previous = []
+    header.entryInHistory = false
   }
 
   /// Puts saved revisions back; the last is recognised as the live entry's own when it
   /// matches it exactly.
-  mutating func restoreHistory(_ revisions: [Revision]) {
-    let storage = unique()
-    storage.previous = revisions
-    storage.entryInHistory = false
-    if let entry = storage.entry, revisions.last == entry.revision {
-      storage.previous.removeLast()
-      storage.entryInHistory = true
+  func restoreHistory(_ revisions: [Revision]) {
+    header.previous = revisions
+    header.entryInHistory = false
+    if let live = liveRevision, revisions.last == live {
+      header.previous.removeLast()
+      header.entryInHistory = true
     }
+  }
+
+  // MARK: - Replacing
+
+  /// The header with `entry` as the live entry (the key has none), retained as in a new
+  /// record's.
+  func inserting(_ entry: Entry, revisionLimit limit: Int) -> Header {
+    var header = header
+    header.entry = entry
+    header.retainLive(limit: limit)
+    return header
+  }
+
+  /// The header after the live entry's value changed (`body`), the outgoing revision kept.
+  func changingValue(revisionLimit limit: Int, _ body: (inout Entry) -> Void) -> Header {
+    var header = header
+    if limit != 0, header.entryInHistory, let live = liveRevision { header.previous.append(live) }
+    body(&header.entry!)
+    header.retainLive(limit: limit)
+    return header
+  }
+
+  /// The header without the live entry, whose revision stays in the history when
+  /// `keepHistory`; nil when nothing would be left.
+  func removingEntry(keepHistory: Bool) -> Header? {
+    var header = header
+    if header.createdOnly { header.metric = metric.map(MetricBox.init) }
+    header.createdOnly = false
+    if keepHistory, header.entryInHistory, let live = liveRevision {
+      header.previous.append(live)
+    } else if !keepHistory {
+      header.previous = []
+    }
+    header.entry = nil
+    header.entryInHistory = false
+    return header.metric == nil && header.previous.isEmpty ? nil : header
   }
 }

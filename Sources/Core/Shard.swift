@@ -8,69 +8,100 @@ final class Shard: Sendable {
   let state = Mutex(ShardState())
 }
 
+/// A shard's keys. Reads hand out copies (`Entry`, `Data`), never a record to hold while
+/// changing it: a record is changed in place only while the table alone references it.
 struct ShardState {
   /// One record per key name seen: live keys, and deleted ones whose metrics or history remain.
-  private(set) var records: [String: KeyRecord] = [:]
+  private(set) var table = KeyTable()
   var timers = Heap<Timer>()
   /// Timer heap size above which stale timers are compacted away.
   var compactTimersAt = 1024
+  var creators = SharedString()
+  private var contentTypes = SharedString()
 
-  func entry(_ key: String) -> Entry? { records[key]?.entry }
+  func entry(_ key: String) -> Entry? { table[key]?.entry }
+
+  /// The content type to store: the one given, or else the value's sniffed one.
+  mutating func contentType(_ given: String, of value: Data) -> String {
+    contentTypes.share(given.isEmpty ? ContentSniffer.contentType(of: value) : given)
+  }
+
+  /// The live value, copied out.
+  func value(_ key: String) -> Data? { table[key].flatMap { $0.entry == nil ? nil : $0.value } }
+
+  func snapshot(_ key: String) -> ValueSnapshot? { table[key]?.snapshot }
+
+  /// For reading only, in one expression: a change while it is held copies the record.
+  func record(_ key: String) -> KeyRecord? { table[key] }
 
   /// The live keys, in table order.
   var entries: some Sequence<(key: String, entry: Entry)> {
-    records.lazy.compactMap { key, record in record.entry.map { (key, $0) } }
+    table.records.lazy.compactMap { record in record.entry.map { (record.key, $0) } }
   }
 
   /// Changes the live entry of `key` in place; the key must exist.
   mutating func modifyEntry<R>(_ key: String, _ body: (inout Entry) -> R) -> R {
-    records[key]!.modifyEntry(body)
+    table.modify(key) { $0.modifyEntry(body) }!
   }
 
-  /// Makes `entry` the live entry of `key`, which has none, with its revision.
-  mutating func insert(_ key: String, _ entry: Entry, revisionLimit: Int) {
-    records[key, default: KeyRecord()].insert(entry, revisionLimit: revisionLimit)
+  /// Makes `entry` with `value` the live entry of `key`, which has none, with its revision.
+  mutating func insert(_ key: String, _ entry: Entry, value: Data, revisionLimit: Int) {
+    table.update(key) { bytes, record in
+      let header = record?.inserting(entry, revisionLimit: revisionLimit)
+        ?? KeyRecord.Header(entry: entry, revisionLimit: revisionLimit)
+      return KeyRecord.make(key: bytes, value: value, header: header)
+    }
   }
 
-  /// Changes the value of `key`'s live entry in place (`body`), with the revisions.
-  mutating func changeValue(_ key: String, revisionLimit: Int, _ body: (inout Entry) -> Void) -> Entry {
-    records[key]!.changeValue(revisionLimit: revisionLimit, body)
+  /// Gives `key`'s live entry `value` and changes its metadata (`body`), keeping the
+  /// outgoing revision.
+  mutating func changeValue(
+    _ key: String, to value: Data, revisionLimit: Int, _ body: (inout Entry) -> Void
+  ) {
+    table.update(key) { bytes, record in
+      KeyRecord.make(key: bytes, value: value, header: record!.changingValue(revisionLimit: revisionLimit, body))
+    }
   }
 
-  mutating func removeEntry(_ key: String, keepHistory: Bool) {
-    update(key) { $0.removeEntry(keepHistory: keepHistory) }
+  /// Takes the live entry away and returns the record that held it (for the event's value).
+  @discardableResult
+  mutating func removeEntry(_ key: String, keepHistory: Bool) -> KeyRecord? {
+    var removed: KeyRecord?
+    table.update(key) { bytes, record in
+      guard let record, record.entry != nil else { return record }
+      removed = record
+      return record.removingEntry(keepHistory: keepHistory).map { KeyRecord.make(key: bytes, value: Data(), header: $0) }
+    }
+    return removed
   }
 
   mutating func record(_ kind: KeyEvent, _ key: String, at time: Date) {
-    records[key, default: KeyRecord()].record(kind, at: time)
+    if table.modify(key, { $0.record(kind, at: time) }) == nil { change(key) { $0.record(kind, at: time) } }
   }
 
   mutating func setMetric(_ key: String, _ metric: KeyMetric) {
-    records[key, default: KeyRecord()].setMetric(metric)
+    change(key) { $0.setMetric(metric) }
   }
 
   mutating func restoreHistory(_ key: String, _ revisions: [Revision]) {
-    records[key, default: KeyRecord()].restoreHistory(revisions)
-    if records[key]!.isEmpty { records[key] = nil }
+    change(key) { $0.restoreHistory(revisions) }
   }
 
   /// Empties every history, dropping records left with nothing; returns (lists, revisions).
   mutating func clearHistories() -> (keys: Int, cleared: Int) {
-    var keys = 0
-    var cleared = 0
-    for key in Array(records.keys) where records[key]!.historyCount > 0 {
-      keys += 1
-      cleared += records[key]!.historyCount
-      update(key) { $0.clearHistory() }
-    }
-    return (keys, cleared)
+    let histories = table.records.filter { $0.historyCount > 0 }.map { ($0.key, $0.historyCount) }
+    for (key, _) in histories { change(key) { $0.clearHistory() } }
+    return (histories.count, histories.reduce(0) { $0 + $1.1 })
   }
 
-  /// Runs `body` on an existing record and drops the record if it is left empty.
-  private mutating func update(_ key: String, _ body: (inout KeyRecord) -> Void) {
-    guard records[key] != nil else { return }
-    body(&records[key]!)
-    if records[key]!.isEmpty { records[key] = nil }
+  /// Runs `body` on the record of `key` (a new one if it has none) and drops the record
+  /// if it is left empty.
+  private mutating func change(_ key: String, _ body: (KeyRecord) -> Void) {
+    if table.modify(key, body) == nil {
+      table.update(key) { bytes, _ in KeyRecord.make(key: bytes, value: Data(), header: KeyRecord.Header()) }
+      table.modify(key, body)
+    }
+    if table[key]!.isEmpty { table.update(key) { _, _ in nil } }
   }
 
   mutating func schedule(_ timer: Timer) {

@@ -52,21 +52,21 @@ public struct StoreSnapshot: Sendable {
   public let eventSequence: UInt64
   public let clients: [String]
   /// Each shard's table of records, as it was.
-  fileprivate let shards: [[String: KeyRecord]]
+  fileprivate let shards: [KeyTable]
 
-  private var userRecords: some Sequence<(key: String, value: KeyRecord)> {
-    shards.lazy.flatMap { $0.lazy.filter { !ClientID.isReserved(key: $0.key) } }
+  private var userRecords: some Sequence<(key: String, record: KeyRecord)> {
+    shards.lazy.flatMap { $0.records.lazy.map { ($0.key, $0) }.filter { !ClientID.isReserved(key: $0.0) } }
   }
 
   /// The number of user keys held.
-  public var keyCount: Int { userRecords.reduce(0) { $0 + ($1.value.entry == nil ? 0 : 1) } }
+  public var keyCount: Int { userRecords.reduce(0) { $0 + ($1.record.entry == nil ? 0 : 1) } }
 
   /// The user keys, built one at a time as they are read.
   public var keys: some Sequence<SnapshotKey> {
     userRecords.lazy.compactMap { key, record in
       record.entry.map { entry in
         SnapshotKey(
-          key: key, value: entry.value, contentType: entry.contentType, hash: entry.hash,
+          key: key, value: record.value, contentType: entry.contentType, hash: entry.hash,
           version: entry.version, created: entry.created, updated: entry.updated, createdBy: entry.createdBy,
           lock: entry.lock.map { SnapshotLock(owner: $0.owner, created: $0.created, expires: $0.expires) },
           lifespan: entry.lifespan.map { SnapshotLifespan(duration: $0.duration, setAt: $0.setAt) })
@@ -75,7 +75,7 @@ public struct StoreSnapshot: Sendable {
   }
 
   public var histories: some Sequence<(key: String, revisions: [Revision])> {
-    userRecords.lazy.filter { $0.value.historyCount > 0 }.map { ($0.key, $0.value.history) }
+    userRecords.lazy.filter { $0.record.historyCount > 0 }.map { ($0.key, $0.record.history) }
   }
 
   public var metrics: some Sequence<(key: String, metric: KeyMetric)> {
@@ -86,7 +86,7 @@ public struct StoreSnapshot: Sendable {
 extension Store {
   /// Copies the store for a snapshot; see `StoreSnapshot`.
   public func snapshot() -> StoreSnapshot {
-    let copies = shards.map { shard in shard.state.withLock { $0.records } }
+    let copies = shards.map { shard in shard.state.withLock { $0.table } }
     return StoreSnapshot(
       takenAt: clock.now(), eventSequence: bus.sequence,
       clients: clients.withLock { Array($0.keys) }.sorted(), shards: copies)
@@ -122,12 +122,12 @@ extension Store {
         lock = LockState(owner: saved.owner, created: saved.created, expires: saved.expires)
       }
       let entry = Entry(
-        value: saved.value, contentType: saved.contentType, hash: saved.hash, version: saved.version,
+        contentType: saved.contentType, hash: saved.hash, version: saved.version,
         created: saved.created, updated: saved.updated, createdBy: saved.createdBy, lock: lock,
         lifespan: saved.lifespan.map { Lifespan(duration: $0.duration, setAt: $0.setAt) }, isReserved: false)
-      state.insert(saved.key, entry, revisionLimit: 0)
+      state.insert(saved.key, entry, value: saved.value, revisionLimit: 0)
       counters.keys.add(1)
-      counters.totalSize.add(entry.value.count)
+      counters.totalSize.add(saved.value.count)
       if let lock {
         counters.locks.add(1)
         state.schedule(Timer(deadline: lock.expires, key: saved.key, kind: .lock))

@@ -9,8 +9,8 @@ extension Store {
     try withShard(of: key) { (state: inout ShardState) throws(StoreError) in
       guard let entry = state.entry(key) else { throw .notFound }
       if entry.isLocked(against: client) { throw .locked }
-      remove(key, entry, dropHistory: !options.keepDeletedKeyHistory, &state)
-      emit(.deleted, key, by: client, at: now, snapshot: entry.snapshot, in: &state)
+      let removed = remove(key, entry, dropHistory: !options.keepDeletedKeyHistory, &state)
+      emit(.deleted, key, by: client, at: now, value: .removed(removed), in: &state)
     }
   }
 
@@ -22,10 +22,10 @@ extension Store {
     return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> Data in
       guard let entry = state.entry(key) else { throw .notFound }
       if entry.isLocked(against: client) { throw .locked }
-      remove(key, entry, dropHistory: !options.keepDeletedKeyHistory, &state)
-      emit(.deleted, key, by: client, at: now, snapshot: entry.snapshot, in: &state)
+      let removed = remove(key, entry, dropHistory: !options.keepDeletedKeyHistory, &state)
+      emit(.deleted, key, by: client, at: now, value: .removed(removed), in: &state)
       emit(.accessed, key, by: client, at: now, in: &state)
-      return entry.value
+      return removed?.value ?? Data()
     }
   }
 
@@ -38,8 +38,8 @@ extension Store {
       shard.state.withLock { state in
         let doomed = state.entries.filter { !$0.entry.isReserved && (force || $0.entry.lock == nil) }
         for (key, entry) in doomed {
-          remove(key, entry, dropHistory: true, &state)
-          emit(.deleted, key, by: client, at: now, snapshot: entry.snapshot, in: &state)
+          let removed = remove(key, entry, dropHistory: true, &state)
+          emit(.deleted, key, by: client, at: now, value: .removed(removed), in: &state)
         }
         deleted += doomed.count
       }
@@ -47,14 +47,17 @@ extension Store {
     return deleted
   }
 
-  /// Takes a key out of its shard and out of every counter. Its timers go stale.
-  func remove(_ key: String, _ entry: Entry, dropHistory: Bool, _ state: inout ShardState) {
-    state.removeEntry(key, keepHistory: !dropHistory)
+  /// Takes a key out of its shard and out of every counter; returns the record that held
+  /// it. Its timers go stale.
+  @discardableResult
+  func remove(_ key: String, _ entry: Entry, dropHistory: Bool, _ state: inout ShardState) -> KeyRecord? {
+    let removed = state.removeEntry(key, keepHistory: !dropHistory)
     if !entry.isReserved {
       counters.keys.add(-1)
-      counters.totalSize.add(-entry.value.count)
+      counters.totalSize.add(-(removed?.valueCount ?? 0))
     }
     if entry.lock != nil { counters.locks.add(-1) }
     if entry.lifespan != nil { counters.lifespans.add(-1) }
+    return removed
   }
 }

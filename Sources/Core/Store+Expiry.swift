@@ -23,20 +23,17 @@ extension Store {
     switch timer.kind {
     case .lifespan:
       guard let lifespan = entry.lifespan, lifespan.expires == timer.deadline else { return }
-      remove(key, entry, dropHistory: !options.keepDeletedKeyHistory, &state)
+      let removed = remove(key, entry, dropHistory: !options.keepDeletedKeyHistory, &state)
       if entry.lock != nil {
         // The key is gone: value watchers skip this UNLOCKED (decision 12.14).
         emit(.unlocked, key, by: ClientID.internalID, at: now, in: &state)
       }
-      emit(.expired, key, by: ClientID.internalID, at: now, snapshot: entry.snapshot, in: &state)
+      emit(.expired, key, by: ClientID.internalID, at: now, value: .removed(removed), in: &state)
     case .lock:
       guard let lock = entry.lock, lock.expires == timer.deadline else { return }
-      let unlocked = state.modifyEntry(key) { entry in
-        entry.lock = nil
-        return entry.snapshot
-      }
+      state.modifyEntry(key) { $0.lock = nil }
       counters.locks.add(-1)
-      emit(.unlocked, key, by: ClientID.internalID, at: now, snapshot: unlocked, in: &state)
+      emit(.unlocked, key, by: ClientID.internalID, at: now, value: .current, in: &state)
     }
   }
 

@@ -7,7 +7,7 @@ extension Store {
     if options.revisionLimit == 0 { throw .noVersioning }
     if version == 0 { throw .revisionZero }
     return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> Revision in
-      guard let record = state.records[key] else { throw .revisionNotFound }
+      guard let record = state.record(key) else { throw .revisionNotFound }
       if let entry = record.entry, entry.isLocked(against: client) { throw .locked }
       guard let latest = record.latestRevision else { throw .revisionNotFound }
       let target = version > 0 ? Int64(clamping: version) : Int64(latest.version) + version

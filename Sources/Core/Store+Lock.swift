@@ -33,12 +33,9 @@ extension Store {
       guard let entry = state.entry(key) else { throw .notFound }
       guard let lock = entry.lock else { return }
       if lock.owner != client { throw .locked }
-      let unlocked = state.modifyEntry(key) { entry in
-        entry.lock = nil
-        return entry.snapshot
-      }
+      state.modifyEntry(key) { $0.lock = nil }
       counters.locks.add(-1)
-      emit(.unlocked, key, by: client, at: now, snapshot: unlocked, in: &state)
+      emit(.unlocked, key, by: client, at: now, value: .current, in: &state)
     }
   }
 

@@ -15,9 +15,10 @@ extension Store {
     var candidates: [(key: String, score: Double)] = []
     for shard in shards {
       shard.state.withLock { state in
-        for (key, record) in state.records {
-          guard let entry = record.entry, !entry.isReserved, entry.lock == nil, !ignored.contains(key) else { continue }
-          candidates.append((key, Self.freshness(record.metric, now: now)))
+        for record in state.table.records {
+          guard let entry = record.entry, !entry.isReserved, entry.lock == nil else { continue }
+          let key = record.key
+          if !ignored.contains(key) { candidates.append((key, Self.freshness(record.metric, now: now))) }
         }
       }
     }
@@ -28,8 +29,8 @@ extension Store {
       let key = candidate.key
       withShard(of: key) { state in
         guard let entry = state.entry(key), entry.lock == nil else { return }
-        remove(key, entry, dropHistory: true, &state)
-        emit(.expunged, key, by: ClientID.internalID, at: now, snapshot: entry.snapshot, in: &state)
+        let record = remove(key, entry, dropHistory: true, &state)
+        emit(.expunged, key, by: ClientID.internalID, at: now, value: .removed(record), in: &state)
         removed += 1
       }
     }

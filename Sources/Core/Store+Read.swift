@@ -8,8 +8,9 @@ extension Store {
     return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> Data in
       guard let entry = state.entry(key) else { throw .notFound }
       if entry.isLocked(against: client) { throw .locked }
+      let value = state.value(key)!
       emit(.accessed, key, by: client, at: now, in: &state)
-      return entry.value
+      return value
     }
   }
 
@@ -18,17 +19,23 @@ extension Store {
   ) throws(StoreError) -> KeyInfo {
     let now = clock.now()
     return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> KeyInfo in
-      guard let record = state.records[key], let entry = record.entry else { throw .notFound }
-      if includeValue, entry.isLocked(against: client) { throw .locked }
-      // The metrics returned do not yet include this call's own access.
-      let metrics = includeMetrics ? record.metric ?? KeyMetric() : nil
+      // The record is read in this one expression: holding it while the access is
+      // recorded would copy it. The metrics returned do not yet include this access.
+      let info = state.record(key).flatMap { record in
+        record.entry.map { entry in
+          KeyInfo(
+            key: key, hash: entry.hash, created: entry.created, updated: entry.updated,
+            version: entry.version, size: record.valueCount, locked: entry.lock != nil,
+            lifespan: entry.lifespan?.duration, lifespanSet: entry.lifespan?.setAt,
+            contentType: entry.contentType,
+            value: includeValue && !entry.isLocked(against: client) ? record.value : nil,
+            metrics: includeMetrics ? record.metric ?? KeyMetric() : nil)
+        }
+      }
+      guard let info else { throw .notFound }
+      if includeValue, info.value == nil { throw .locked }
       if includeValue { emit(.accessed, key, by: client, at: now, in: &state) }
-      return KeyInfo(
-        key: key, hash: entry.hash, created: entry.created, updated: entry.updated,
-        version: entry.version, size: entry.value.count, locked: entry.lock != nil,
-        lifespan: entry.lifespan?.duration, lifespanSet: entry.lifespan?.setAt,
-        contentType: entry.contentType, value: includeValue ? entry.value : nil,
-        metrics: metrics)
+      return info
     }
   }
 
@@ -56,7 +63,7 @@ extension Store {
 
   /// Lifetime metrics of a key name; they outlive the key.
   public func keyMetric(_ key: String) throws(StoreError) -> KeyMetric {
-    guard let metric = withShard(of: key, { $0.records[key]?.metric }) else {
+    guard let metric = withShard(of: key, { $0.record(key)?.metric }) else {
       throw StoreError(.notFound, "key not found")
     }
     return metric

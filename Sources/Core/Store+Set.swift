@@ -45,15 +45,15 @@ extension Store {
 
     let hash = FNV1a.hash(value)
     guard hash != entry.hash else { return }
-    counters.totalSize.add(value.count - entry.value.count)
-    let updated = state.changeValue(key, revisionLimit: options.revisionLimit) { entry in
-      entry.value = value
+    counters.totalSize.add(value.count - (state.record(key)?.valueCount ?? 0))
+    let type = state.contentType(contentType, of: value)
+    state.changeValue(key, to: value, revisionLimit: options.revisionLimit) { entry in
       entry.hash = hash
-      entry.contentType = contentType.isEmpty ? ContentSniffer.contentType(of: value) : contentType
+      entry.contentType = type
       entry.version += 1
       entry.updated = now
     }
-    emit(.updated, key, by: client, at: now, snapshot: updated.snapshot, in: &state)
+    emit(.updated, key, by: client, at: now, value: .current, in: &state)
   }
 
   /// Inserts a new key (the caller has reserved its slot) and emits CREATED.
@@ -62,15 +62,14 @@ extension Store {
     _ state: inout ShardState
   ) {
     var version: UInt64 = 1
-    if options.revisionLimit != 0, let last = state.records[key]?.latestRevision { version = last.version + 1 }
+    if options.revisionLimit != 0, let last = state.record(key)?.latestVersion { version = last + 1 }
     let entry = Entry(
-      value: value,
-      contentType: contentType.isEmpty ? ContentSniffer.contentType(of: value) : contentType,
-      hash: FNV1a.hash(value), version: version, created: now, updated: nil, createdBy: client,
+      contentType: state.contentType(contentType, of: value),
+      hash: FNV1a.hash(value), version: version, created: now, updated: nil, createdBy: state.creators.share(client),
       lock: nil, lifespan: nil, isReserved: false)
-    state.insert(key, entry, revisionLimit: options.revisionLimit)
+    state.insert(key, entry, value: value, revisionLimit: options.revisionLimit)
     counters.totalSize.add(value.count)
-    emit(.created, key, by: client, at: now, snapshot: entry.snapshot, in: &state)
+    emit(.created, key, by: client, at: now, value: .current, in: &state)
   }
 
   /// Counts a new key against `max_keys`, and asks for an eager prune past `eager_prune_at`.

@@ -29,7 +29,7 @@ extension Store {
       var initial: ValueUpdate?
       if let entry = state.entry(key), !entry.isLocked(against: client) {
         initial = ValueUpdate(
-          sequence: bus.sequence, key: key, snapshot: entry.snapshot, kind: .noEvent,
+          sequence: bus.sequence, key: key, snapshot: state.snapshot(key)!, kind: .noEvent,
           clientID: ClientID.internalID, time: nil)
         emit(.accessed, key, by: client, at: now, in: &state)
       }

@@ -37,17 +37,30 @@ public final class Store: Sendable {
     }
   }
 
+  /// What an event carries as the key's value, read only if a watcher takes the event.
+  enum EventValue {
+    case none
+    /// The key's live value.
+    case current
+    /// The value of a record just taken out of the table.
+    case removed(KeyRecord?)
+  }
+
   /// Records and publishes an event; called with the key's shard lock held.
   func emit(
     _ kind: KeyEvent, _ key: String, by client: String, at time: Date,
-    snapshot: ValueSnapshot? = nil, in state: inout ShardState
+    value: EventValue = .none, in state: inout ShardState
   ) {
     if kind == .created || kind == .updated || kind == .locked || kind == .accessed {
       state.record(kind, key, at: time)
     }
-    bus.publish(
-      kind, key: key, client: client, time: time, snapshot: snapshot,
-      reserved: ClientID.isReserved(key: key))
+    bus.publish(kind, key: key, client: client, time: time, reserved: ClientID.isReserved(key: key)) {
+      switch value {
+      case .none: nil
+      case .current: state.snapshot(key)
+      case .removed(let record): record?.snapshot
+      }
+    }
   }
 
   // MARK: - Mode and identity
@@ -89,7 +102,7 @@ public final class Store: Sendable {
     var historyRevisions = 0
     for shard in shards {
       shard.state.withLock { state in
-        for record in state.records.values where record.historyCount > 0 {
+        for record in state.table.records where record.historyCount > 0 {
           historyKeys += 1
           historyRevisions += record.historyCount
         }
@@ -141,11 +154,11 @@ public final class Store: Sendable {
       let value = Data(text.utf8)
       withShard(of: key) { state in
         let entry = Entry(
-          value: value, contentType: "text/plain; charset=utf-8", hash: FNV1a.hash(value),
-          version: 1, created: now, updated: nil, createdBy: ClientID.internalID, lock: nil,
-          lifespan: nil, isReserved: true)
-        state.insert(key, entry, revisionLimit: 0)
-        emit(.created, key, by: ClientID.internalID, at: now, snapshot: entry.snapshot, in: &state)
+          contentType: "text/plain; charset=utf-8", hash: FNV1a.hash(value), version: 1,
+          created: now, updated: nil, createdBy: ClientID.internalID, lock: nil, lifespan: nil,
+          isReserved: true)
+        state.insert(key, entry, value: value, revisionLimit: 0)
+        emit(.created, key, by: ClientID.internalID, at: now, value: .current, in: &state)
       }
     }
   }

@@ -40,4 +40,26 @@ import Testing
     expectError(.notFound) { _ = try store.keyMetric("never") }
     #expect(try store.keyMetric("keyquarry/Started").setCount == 1)
   }
+
+  /// A key set once keeps no metrics of its own (they follow from its entry) until it is
+  /// read, changed, locked or removed: each must show the creation as recorded.
+  @Test func theMetricsOfAKeySetOnceSurviveEveryChange() throws {
+    let (store, clock) = makeStore()
+    for key in ["read", "updated", "locked", "deleted"] { try store.set(key, value: data("v"), by: alice) }
+    let created = try store.keyMetric("read").firstSet
+    #expect(created != nil)
+    clock.advance(by: .seconds(1))
+    _ = try store.get("read", by: alice)
+    try store.set("updated", value: data("w"), by: alice)
+    try store.lock("locked", duration: .seconds(10), by: alice)
+    try store.delete("deleted", by: alice)
+    for key in ["read", "updated", "locked", "deleted"] {
+      let metric = try store.keyMetric(key)
+      #expect(metric.firstSet == created, "\(key)")
+      #expect(metric.setCount == (key == "updated" ? 2 : 1), "\(key)")
+    }
+    #expect(try store.keyMetric("read").accessCount == 1)
+    #expect(try store.keyMetric("locked").lockCount == 1)
+    #expect(try store.keyMetric("updated").lastSet! > created!)
+  }
 }
