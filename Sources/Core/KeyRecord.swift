@@ -53,18 +53,24 @@ final class KeyRecord: ManagedBuffer<KeyRecord.Header, UInt8> {
     var header = header
     header.keyCount = UInt32(key.count)
     header.valueCount = UInt32(value.count)
-    let record = unsafeDowncast(
-      create(minimumCapacity: key.count + value.count) { _ in header }, to: KeyRecord.self)
-    record.withUnsafeMutablePointerToElements { bytes in
-      UnsafeMutableRawPointer(bytes).copyMemory(from: key.baseAddress!, byteCount: key.count)
+    return allocate(header) { bytes in
+      bytes.initialize(from: key.baseAddress!, count: key.count)
       value.copyBytes(to: bytes + key.count, count: value.count)
     }
-    return record
   }
 
   /// A copy to change, when a snapshot shares this one.
   func copy() -> KeyRecord {
-    withKeyBytes { key in KeyRecord.make(key: key, value: value, header: header) }
+    withUnsafeMutablePointerToElements { source in
+      KeyRecord.allocate(header) { $0.initialize(from: source, count: keyCount + valueCount) }
+    }
+  }
+
+  private static func allocate(_ header: Header, _ fill: (UnsafeMutablePointer<UInt8>) -> Void) -> KeyRecord {
+    let record = unsafeDowncast(
+      create(minimumCapacity: Int(header.keyCount) + Int(header.valueCount)) { _ in header }, to: KeyRecord.self)
+    record.withUnsafeMutablePointerToElements(fill)
+    return record
   }
 
   // MARK: - Reading
@@ -83,6 +89,9 @@ final class KeyRecord: ManagedBuffer<KeyRecord.Header, UInt8> {
   var key: String { withKeyBytes { String(decoding: $0, as: UTF8.self) } }
 
   var entry: Entry? { header.entry }
+
+  /// Nil without a live entry.
+  func isLocked(against client: String) -> Bool? { header.entry?.isLocked(against: client) }
 
   /// The live value's bytes, copied (empty without a live entry).
   var value: Data {

@@ -1,5 +1,5 @@
 /// One shard's key records by key: an open-addressing hash table (linear probing,
-/// backward-shift deletion, at most 3/4 full) of record references, 9 bytes a slot. A
+/// backward-shift deletion, at most 3/4 full) of record references, 12 bytes a slot. A
 /// `Dictionary<String, KeyRecord>` held 24-byte slots and each key's `String` besides;
 /// here the key's bytes live in its record. Keys are equal when their UTF-8 bytes are,
 /// as in the original's Go map (Swift's `String` would also equate canonically
@@ -10,14 +10,15 @@
 /// changed: a snapshot reads its copy on another thread while the store goes on.
 struct KeyTable: @unchecked Sendable {
   private var slots: [KeyRecord?]
-  /// 0 for an empty slot, else 0x80 and 7 bits of the key's hash, so that a probe reads a
-  /// record only when it likely holds the key.
-  private var tags: [UInt8]
+  /// 0 for an empty slot, else 31 bits of the key's hash with the top bit set: a probe
+  /// reads a record only when it likely holds the key, and growing or removing moves
+  /// records without reading their keys.
+  private var hashes: [UInt32]
   private(set) var count = 0
 
   init() {
     slots = Array(repeating: nil, count: 8)
-    tags = Array(repeating: 0, count: 8)
+    hashes = Array(repeating: 0, count: 8)
   }
 
   private var mask: Int { slots.count - 1 }
@@ -26,7 +27,7 @@ struct KeyTable: @unchecked Sendable {
 
   subscript(key: String) -> KeyRecord? {
     Self.withUTF8(key) { key in
-      let (index, found) = find(key, hash: Self.hash(key))
+      let (index, found) = find(key, Self.hash(key))
       return found ? slots[index] : nil
     }
   }
@@ -35,7 +36,7 @@ struct KeyTable: @unchecked Sendable {
   /// Nil when the key has no record.
   mutating func modify<R>(_ key: String, _ body: (KeyRecord) -> R) -> R? {
     Self.withUTF8(key) { key in
-      let (index, found) = find(key, hash: Self.hash(key))
+      let (index, found) = find(key, Self.hash(key))
       guard found else { return nil }
       if !isKnownUniquelyReferenced(&slots[index]) { slots[index] = slots[index]!.copy() }
       return body(slots[index]!)
@@ -47,7 +48,7 @@ struct KeyTable: @unchecked Sendable {
   mutating func update(_ key: String, _ body: (UnsafeBufferPointer<UInt8>, KeyRecord?) -> KeyRecord?) {
     Self.withUTF8(key) { key in
       let hash = Self.hash(key)
-      var (index, found) = find(key, hash: hash)
+      var (index, found) = find(key, hash)
       let record = body(key, found ? slots[index] : nil)
       switch (found, record) {
       case (true, .some): slots[index] = record
@@ -55,9 +56,9 @@ struct KeyTable: @unchecked Sendable {
       case (false, .some):
         if (count + 1) * 4 > slots.count * 3 {
           grow()
-          index = find(key, hash: hash).index
+          index = find(key, hash).index
         }
-        (slots[index], tags[index]) = (record, Self.tag(hash))
+        (slots[index], hashes[index]) = (record, hash)
         count += 1
       case (false, nil): break
       }
@@ -71,58 +72,51 @@ struct KeyTable: @unchecked Sendable {
     return key.withUTF8(body)
   }
 
-  /// Seeded per process (SipHash), so that chosen keys cannot pile up in one run of slots.
-  private static func hash(_ key: UnsafeBufferPointer<UInt8>) -> Int {
+  /// Seeded per process (SipHash), so that chosen keys cannot pile up in one run of
+  /// slots; never 0, which marks an empty slot.
+  private static func hash(_ key: UnsafeBufferPointer<UInt8>) -> UInt32 {
     var hasher = Hasher()
     hasher.combine(bytes: UnsafeRawBufferPointer(key))
-    return hasher.finalize()
+    return UInt32(truncatingIfNeeded: hasher.finalize()) | 0x8000_0000
   }
 
-  private static func tag(_ hash: Int) -> UInt8 {
-    0x80 | UInt8(truncatingIfNeeded: UInt(bitPattern: hash) >> 57)
-  }
+  /// A hash's first slot (tables stay under 2^31 slots).
+  private func home(_ hash: UInt32) -> Int { Int(hash) & mask }
 
   /// The slot holding `key`, or the empty slot where the probe for it ended.
-  private func find(_ key: UnsafeBufferPointer<UInt8>, hash: Int) -> (index: Int, found: Bool) {
-    let tag = Self.tag(hash)
-    var index = hash & mask
-    while tags[index] != 0 {
-      if tags[index] == tag, slots[index]!.hasKey(key) { return (index, true) }
+  private func find(_ key: UnsafeBufferPointer<UInt8>, _ hash: UInt32) -> (index: Int, found: Bool) {
+    var index = home(hash)
+    while hashes[index] != 0 {
+      if hashes[index] == hash, slots[index]!.hasKey(key) { return (index, true) }
       index = (index + 1) & mask
     }
     return (index, false)
-  }
-
-  private func home(of record: KeyRecord) -> Int {
-    record.withKeyBytes { Self.hash($0) } & mask
   }
 
   /// Empties a slot, moving later records of its run back so that no probe stops short.
   private mutating func remove(at index: Int) {
     var hole = index
     var next = (hole + 1) & mask
-    while tags[next] != 0 {
+    while hashes[next] != 0 {
       // The record at `next` may fill the hole if the hole lies between its home and it.
-      let home = home(of: slots[next]!)
-      if (next - home) & mask >= (next - hole) & mask {
-        (slots[hole], tags[hole]) = (slots[next], tags[next])
+      if (next - home(hashes[next])) & mask >= (next - hole) & mask {
+        (slots[hole], hashes[hole]) = (slots[next], hashes[next])
         hole = next
       }
       next = (next + 1) & mask
     }
-    (slots[hole], tags[hole]) = (nil, 0)
+    (slots[hole], hashes[hole]) = (nil, 0)
     count -= 1
   }
 
   private mutating func grow() {
-    let old = slots
-    slots = Array(repeating: nil, count: old.count * 2)
-    tags = Array(repeating: 0, count: old.count * 2)
-    for case let record? in old {
-      let hash = record.withKeyBytes { Self.hash($0) }
-      var index = hash & mask
-      while tags[index] != 0 { index = (index + 1) & mask }
-      (slots[index], tags[index]) = (record, Self.tag(hash))
+    let (oldSlots, oldHashes) = (slots, hashes)
+    slots = Array(repeating: nil, count: oldSlots.count * 2)
+    hashes = Array(repeating: 0, count: oldSlots.count * 2)
+    for (record, hash) in zip(oldSlots, oldHashes) where hash != 0 {
+      var index = home(hash)
+      while hashes[index] != 0 { index = (index + 1) & mask }
+      (slots[index], hashes[index]) = (record, hash)
     }
   }
 }

@@ -26,8 +26,12 @@ struct ShardState {
     contentTypes.share(given.isEmpty ? ContentSniffer.contentType(of: value) : given)
   }
 
-  /// The live value, copied out.
-  func value(_ key: String) -> Data? { table[key].flatMap { $0.entry == nil ? nil : $0.value } }
+  /// The live value as `client` may read it (not locked by another client), copied out.
+  func readableValue(_ key: String, by client: String) throws(StoreError) -> Data {
+    guard let record = table[key], let locked = record.isLocked(against: client) else { throw .notFound }
+    if locked { throw .locked }
+    return record.value
+  }
 
   func snapshot(_ key: String) -> ValueSnapshot? { table[key]?.snapshot }
 

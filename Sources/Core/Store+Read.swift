@@ -6,9 +6,7 @@ extension Store {
   public func get(_ key: String, by client: String) throws(StoreError) -> Data {
     let now = clock.now()
     return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> Data in
-      guard let entry = state.entry(key) else { throw .notFound }
-      if entry.isLocked(against: client) { throw .locked }
-      let value = state.value(key)!
+      let value = try state.readableValue(key, by: client)
       emit(.accessed, key, by: client, at: now, in: &state)
       return value
     }
