@@ -54,7 +54,7 @@ final class KeyRecord: ManagedBuffer<KeyRecord.Header, UInt8> {
     header.keyCount = UInt32(key.count)
     header.valueCount = UInt32(value.count)
     return allocate(header) { bytes in
-      bytes.initialize(from: key.baseAddress!, count: key.count)
+      if let base = key.baseAddress { bytes.initialize(from: base, count: key.count) }
       value.copyBytes(to: bytes + key.count, count: value.count)
     }
   }
@@ -83,7 +83,8 @@ final class KeyRecord: ManagedBuffer<KeyRecord.Header, UInt8> {
   }
 
   func hasKey(_ key: UnsafeBufferPointer<UInt8>) -> Bool {
-    key.count == keyCount && withUnsafeMutablePointerToElements { memcmp($0, key.baseAddress!, keyCount) == 0 }
+    key.count == keyCount
+      && (keyCount == 0 || withUnsafeMutablePointerToElements { memcmp($0, key.baseAddress!, keyCount) == 0 })
   }
 
   var key: String { withKeyBytes { String(decoding: $0, as: UTF8.self) } }
@@ -135,10 +136,6 @@ final class KeyRecord: ManagedBuffer<KeyRecord.Header, UInt8> {
   }
 
   var historyCount: Int { header.previous.count + (header.entryInHistory ? 1 : 0) }
-
-  var latestRevision: Revision? {
-    header.entryInHistory ? liveRevision : header.previous.last
-  }
 
   var latestVersion: UInt64? {
     header.entryInHistory ? header.entry?.version : header.previous.last?.version

@@ -9,8 +9,8 @@ extension Store {
     return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> Revision in
       guard let record = state.record(key) else { throw .revisionNotFound }
       if let entry = record.entry, entry.isLocked(against: client) { throw .locked }
-      guard let latest = record.latestRevision else { throw .revisionNotFound }
-      let target = version > 0 ? Int64(clamping: version) : Int64(latest.version) + version
+      guard let latest = record.latestVersion else { throw .revisionNotFound }
+      let target = version > 0 ? Int64(clamping: version) : Int64(latest) + version
       guard target > 0, let revision = record.revision(version: UInt64(target)) else {
         throw .revisionNotFound
       }

@@ -35,6 +35,9 @@ public struct StoreOptions: Sendable, Equatable {
     if revisionLimit < -1 { throw fail("revision_limit must be -1, 0 or positive") }
     if maxKeyLength <= 0 { throw fail("max_key_length must be positive") }
     if maxValueSize <= 0 { throw fail("max_value_size must be positive") }
+    // A record counts its key's and value's bytes in 32 bits.
+    if maxValueSize > UInt32.max { throw fail("max_value_size must be at most 4294967295") }
+    if maxKeyLength > UInt32.max { throw fail("max_key_length must be at most 4294967295") }
     if minLockDuration <= .zero { throw fail("min_lock_duration must be positive") }
     if maxLockDuration < minLockDuration {
       throw fail("max_lock_duration must not be less than min_lock_duration")

@@ -70,6 +70,9 @@ import Testing
     #expect(table.count == 2)
     #expect(table[composed].map { String(decoding: $0.value, as: UTF8.self) } == "one")
     #expect(table[decomposed]?.key.utf8.count == decomposed.utf8.count)
+    put(&table, "", "empty")
+    #expect(table[""]?.key == "")
+    #expect(table.count == 3)
   }
 
   @Test func aRecordHoldsItsKeyAndValueInline() {

@@ -94,5 +94,8 @@ import Testing
     options = StoreOptions()
     options.revisionLimit = -2
     expectError(.invalidArgument, containing: "revision_limit") { try options.validate() }
+    options = StoreOptions()
+    options.maxValueSize = Int(UInt32.max) + 1
+    expectError(.invalidArgument, containing: "max_value_size") { try options.validate() }
   }
 }
