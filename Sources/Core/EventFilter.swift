@@ -11,8 +11,14 @@ public struct EventFilter: Sendable {
   }
 
   func matches(_ event: Event) -> Bool {
-    (keys.isEmpty || keys.contains(event.key))
+    (keys.isEmpty || watchesKey(event.key))
       && (kinds.isEmpty || kinds.contains(event.kind))
       && (clientIDs.isEmpty || clientIDs.contains(event.clientID))
+  }
+
+  /// By the key's bytes, as the store tells keys apart (a `Set<String>` alone would also
+  /// match a canonically equivalent spelling, which is another key).
+  private func watchesKey(_ key: String) -> Bool {
+    keys.firstIndex(of: key).map { keys[$0].utf8.elementsEqual(key.utf8) } ?? false
   }
 }

@@ -32,6 +32,17 @@ import Testing
     #expect(await drain(byClient, count: 1).map(\.key) == ["b"])
   }
 
+  /// Keys are told apart by their bytes, so a watcher of one spelling misses the other's events.
+  @Test func aKeyFilterMatchesTheKeysBytes() async throws {
+    let (store, _) = makeStore()
+    let composed = try store.watch(EventFilter(keys: ["caf\u{E9}"]))
+    try store.set("cafe\u{301}", value: data("decomposed"), by: alice)
+    try store.set("caf\u{E9}", value: data("composed"), by: alice)
+    let events = await drain(composed, count: 1)
+    #expect(events.map(\.key.utf8.count) == ["caf\u{E9}".utf8.count])
+    #expect(events.first?.snapshot?.value == data("composed"))
+  }
+
   @Test func subscriberLimit() throws {
     let (store, _) = makeStore { $0.eventStreamSubscriberLimit = 2 }
     let first = try store.watch(EventFilter())
