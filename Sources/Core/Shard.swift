@@ -58,13 +58,16 @@ struct ShardState {
   }
 
   /// Gives `key`'s live entry `value` and changes its metadata (`body`), keeping the
-  /// outgoing revision.
+  /// outgoing revision; returns the outgoing value's size.
   mutating func changeValue(
     _ key: String, to value: Data, revisionLimit: Int, _ body: (inout Entry) -> Void
-  ) {
+  ) -> Int {
+    var outgoing = 0
     table.update(key) { bytes, record in
-      KeyRecord.make(key: bytes, value: value, header: record!.changingValue(revisionLimit: revisionLimit, body))
+      outgoing = record!.valueCount
+      return KeyRecord.make(key: bytes, value: value, header: record!.changingValue(revisionLimit: revisionLimit, body))
     }
+    return outgoing
   }
 
   /// Takes the live entry away and returns the record that held it (for the event's value).

@@ -45,14 +45,14 @@ extension Store {
 
     let hash = FNV1a.hash(value)
     guard hash != entry.hash else { return }
-    counters.totalSize.add(value.count - (state.record(key)?.valueCount ?? 0))
     let type = state.contentType(contentType, of: value)
-    state.changeValue(key, to: value, revisionLimit: options.revisionLimit) { entry in
+    let outgoing = state.changeValue(key, to: value, revisionLimit: options.revisionLimit) { entry in
       entry.hash = hash
       entry.contentType = type
       entry.version += 1
       entry.updated = now
     }
+    counters.totalSize.add(value.count - outgoing)
     emit(.updated, key, by: client, at: now, value: .current, in: &state)
   }
 

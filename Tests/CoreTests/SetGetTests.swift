@@ -139,6 +139,17 @@ import Testing
     #expect(store.stats().totalSize == 0)
   }
 
+  @Test func totalSizeFollowsUpdatesOfAnotherSize() throws {
+    let (store, _) = makeStore()
+    try store.set("k", value: data("abc"), by: alice)
+    try store.set("k", value: data("abcdef"), by: alice)
+    #expect(store.stats().totalSize == 6)
+    try store.set("k", value: data("a"), by: alice)
+    #expect(store.stats().totalSize == 1)
+    try store.delete("k", by: alice)
+    #expect(store.stats().totalSize == 0)
+  }
+
   @Test func clearKeepsLockedKeysUnlessForcedAndCountsExactly() throws {
     let (store, _) = makeStore()
     try store.set("a", value: data("1"), by: alice)
