@@ -6,6 +6,8 @@ enum System: String {
   case etcd
   case keyquarryGRPC = "keyquarry-grpc"
   case keyquarrySSE = "keyquarry-sse"
+  /// No server framework, no protocol: see `Floor`.
+  case floor
 }
 
 /// When each watcher got each round's event. Every connection lives on the one event

@@ -10,6 +10,8 @@
 // first_ms, put_ms, client_cpu_ms, setup_s.
 //
 // --load N instead sets N keys through --target and exits (the bench's key loading).
+// --serve-floor serves the fan-out floor at --target (see Floor.swift), which
+// --system floor measures: one plain write per watcher's connection, no protocol.
 import ArgumentParser
 import Foundation
 import NIOCore
@@ -20,7 +22,7 @@ struct Options: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "FanoutBench", abstract: "Time one update's fan-out to many watchers.")
 
-  @Option(help: "etcd, keyquarry-grpc or keyquarry-sse.") var system = System.etcd
+  @Option(help: "etcd, keyquarry-grpc, keyquarry-sse or floor.") var system = System.etcd
   @Option(help: "The gRPC address.") var target = "127.0.0.1:2379"
   @Option(help: "keyquarry's REST gateway.") var http = "127.0.0.1:33971"
   @Option(name: .customShort("n"), help: "Watchers.") var watchers = 1000
@@ -28,11 +30,16 @@ struct Options: ParsableCommand {
   @Option var rounds = 5
   @Option(help: "Seconds; the watches must be in place within half of it.") var deadline = 240.0
   @Option(help: "Instead: set this many keys \"key:%012d\" to 100-byte values, and exit.") var load = 0
+  @Flag(help: "Instead: serve the fan-out floor at --target for -n watchers, until its trigger closes.")
+  var serveFloor = false
 
   func validate() throws {
     // Until a server's SETTINGS arrive, HTTP/2 holds a client to 100 open streams.
     guard (1...100).contains(streams) else { throw ValidationError("--streams must be 1 to 100") }
-    if system == .keyquarrySSE, streams != 1 { throw ValidationError("SSE has one watcher per connection") }
+    if system == .keyquarrySSE || system == .floor, streams != 1 {
+      throw ValidationError("\(system.rawValue) has one watcher per connection")
+    }
+    if system == .floor, load > 0 { throw ValidationError("the floor has no keys to load") }
   }
 }
 
@@ -66,8 +73,9 @@ func cpuMilliseconds() -> Double {
 
 let options = Options.parseOrExit()
 let key: [UInt8] = Array("bench-watch-key1".utf8)
-let keyquarry = options.system != .etcd
+let keyquarry = options.system == .keyquarryGRPC || options.system == .keyquarrySSE
 let (grpcHost, grpcPort) = try hostAndPort(options.target)
+if options.serveFloor { try Floor.serve(host: grpcHost, port: grpcPort, watchers: options.watchers) }
 let (httpHost, httpPort) = try hostAndPort(options.http)
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 let loop = group.next()
@@ -90,19 +98,25 @@ func subscribers() async throws -> Int {
   return Int("\(stats?["eventSubscribers"] ?? "")") ?? 0  // int64 in proto3 JSON: a string
 }
 
-// The writer's connection, and a first write so that the key exists.
+// The writer's connection (gRPC, or the floor's trigger), and a first write so that the key exists.
 let caller = UnaryCaller()
+let trigger = FloorTrigger(on: loop)
 let callerChannel = try await connect(grpcHost, grpcPort) { channel in
+  if options.system == .floor { return try channel.pipeline.syncOperations.addHandler(trigger) }
   try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client))
   try channel.pipeline.syncOperations.addHandler(caller)
 }
 let putHeaders = Wire.requestHeaders(
   path: keyquarry ? "/keyquarry.KeyQuarry/Set" : "/etcdserverpb.KV/Put", authority: options.target, clientID: clientID)
 func put(_ round: Int) async throws {
-  let value = Array(("\(round):" + String(repeating: "x", count: 100)).utf8.prefix(100))
-  let body = Wire.frame(Wire.field(1, key) + Wire.field(2, value))  // KeyValue / PutRequest: key 1, value 2
   let promise = loop.makePromise(of: Void.self)
-  loop.execute { caller.call(headers: putHeaders, body: body, promise: promise) }
+  if options.system == .floor {
+    loop.execute { trigger.round(promise: promise) }
+  } else {
+    let value = Array(("\(round):" + String(repeating: "x", count: 100)).utf8.prefix(100))
+    let body = Wire.frame(Wire.field(1, key) + Wire.field(2, value))  // KeyValue / PutRequest: key 1, value 2
+    loop.execute { caller.call(headers: putHeaders, body: body, promise: promise) }
+  }
   try await within(10, "write \(round)", promise.futureResult)
 }
 if options.load > 0 {
@@ -114,7 +128,7 @@ if options.load > 0 {
   try await group.shutdownGracefully()
   exit(0)
 }
-try await put(-1)
+if options.system != .floor { try await put(-1) }
 let baseSubscribers = keyquarry ? try await subscribers() : 0
 
 // The watchers' connections, opened a hundred at a time (a server's accept backlog is finite).
@@ -127,6 +141,10 @@ for first in stride(from: 0, to: connections, by: 100) {
       let indices = connection * options.streams..<min((connection + 1) * options.streams, options.watchers)
       batch.addTask {
         switch options.system {
+        case .floor:
+          return try await connect(grpcHost, grpcPort) {
+            try $0.pipeline.syncOperations.addHandler(FloorWatcher(index: indices.lowerBound, recorder: recorder))
+          }
         case .keyquarrySSE:
           let request = ByteBuffer(
             string: "GET /v1/events?keys=\(String(decoding: key, as: UTF8.self)) HTTP/1.1\r\nHost: \(options.http)\r\n"
@@ -161,7 +179,8 @@ if keyquarry {
     try await Task.sleep(for: .milliseconds(50))
   }
 } else {
-  try await within(options.deadline / 2, "every watch in place", recorder.allCreated.futureResult)
+  let ready = options.system == .floor ? trigger.ready : recorder.allCreated
+  try await within(options.deadline / 2, "every watch in place", ready.futureResult)
 }
 let setup = ContinuousClock.now - setupStarted
 print("\(options.watchers) watchers on \(connections) connections in \(setup)")

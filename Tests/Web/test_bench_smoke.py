@@ -13,7 +13,8 @@ def test_bench_run_smoke():
     assert result.returncode == 0, result.stderr[-4000:]
     rows = [line.split(" | ") for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line][1:]
     systems = {row[1] for row in rows}
-    for expected in ("keyquarry", "keyquarry gRPC", "keyquarry SSE", "Redis GET", "Redis RSS", "nginx static file"):
+    for expected in ("keyquarry", "keyquarry gRPC", "keyquarry SSE", "Redis GET", "Redis RSS", "nginx static file",
+                     "floor: a write() per connection, no protocol"):
         assert expected in systems, result.stdout
     assert any(system.startswith("etcd") for system in systems), result.stdout
     workloads = {row[0].lstrip("| ") for row in rows}
