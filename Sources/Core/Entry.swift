@@ -143,11 +143,13 @@ public struct KeyMetric: Sendable, Equatable {
 }
 
 /// Times as nanoseconds since 1970, 0 meaning "none": half the size of `Date?`, used by
-/// key metrics and by the snapshot format.
+/// key metrics and by the snapshot format. Times past 2262 (a lock of a longest
+/// `max_lock_duration`) saturate instead of trapping.
 public enum UnixNanos {
   public static func from(_ date: Date?) -> Int64 {
     guard let date else { return 0 }
-    return Int64((date.timeIntervalSince1970 * 1e9).rounded())
+    let nanos = (date.timeIntervalSince1970 * 1e9).rounded()
+    return nanos >= 0x1p63 ? .max : nanos < -0x1p63 ? .min : Int64(nanos)
   }
 
   public static func date(_ nanos: Int64) -> Date? {

@@ -14,6 +14,8 @@ extension Store {
     if value.count > options.maxValueSize { throw .valueTooLarge }
     if let lockDuration { try validateLock(lockDuration) }
     if let lifespan, lifespan <= .zero || lifespan < options.minLifespan { throw .lifespanInvalid }
+    // No maximum, but like the original's Go durations at most Int64.max nanoseconds (292 years).
+    let lifespan = lifespan.map { min($0, Duration.longest) }
 
     let now = clock.now()
     return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> Bool in

@@ -36,10 +36,17 @@ extension Duration {
     self = .nanoseconds(Int64((timeInterval * 1e9).rounded()))
   }
 
-  /// Whole nanoseconds, as the original's reserved keys print durations.
+  /// The longest duration in whole Int64 nanoseconds (292 years), Go's longest.
+  public static let longest = Duration.nanoseconds(Int64.max)
+
+  /// Whole nanoseconds, as the original's reserved keys print durations; saturated at
+  /// `Int64.max` / `.min`, as Go saturates a protobuf duration.
   public var nanoseconds: Int64 {
     let parts = components
-    return parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000
+    let (whole, overflow) = parts.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+    if overflow { return parts.seconds < 0 ? .min : .max }
+    let (sum, carry) = whole.addingReportingOverflow(parts.attoseconds / 1_000_000_000)
+    return carry ? (whole < 0 ? .min : .max) : sum
   }
 }
 

@@ -25,6 +25,17 @@ import Testing
     #expect(store.stats().keys == 0)
   }
 
+  @Test func lifespansAndTimesBeyondInt64NanosecondsSaturate() throws {
+    let (store, _) = makeStore()
+    try store.set("k", value: data("v"), lifespan: .seconds(315_576_000_000), by: alice)
+    #expect(try store.inspect("k", by: alice).lifespan == .longest)
+    #expect(Duration.seconds(315_576_000_000).nanoseconds == .max)
+    #expect(Duration.seconds(-315_576_000_000).nanoseconds == .min)
+    #expect(Duration.longest.nanoseconds == .max && Duration.milliseconds(-1500).nanoseconds == -1_500_000_000)
+    #expect(UnixNanos.from(Date(timeIntervalSince1970: 1e11)) == .max)
+    #expect(UnixNanos.from(Date(timeIntervalSince1970: -1e11)) == .min)
+  }
+
   @Test func setRenewsOrReplacesTheLifespan() async throws {
     let (store, clock) = makeStore()
     try store.set("k", value: data("v"), lifespan: .seconds(10), by: alice)

@@ -91,6 +91,21 @@ enum Backend: String, CaseIterable, Sendable {
     #expect(try restored.inspect("ключ/ünï 🔑", by: "x").locked == false)
   }
 
+  /// The longest lifespan a client can give, and a lock that ends after 2262 (a longest
+  /// `max_lock_duration`): saved without trapping, restored at the same length.
+  @Test(arguments: Backend.allCases) func theLongestLifespanAndLockRoundTrip(backend: Backend) async throws {
+    var options = Self.options()
+    options.maxLockDuration = .longest
+    let store = Store(options: options)
+    try store.set("k", value: Data("v".utf8), lockDuration: .longest, lifespan: .seconds(315_576_000_000), by: "a")
+    let (database, _) = try await database(backend)
+    try await snapshotter(store, database).save()
+    let restored = Store(options: options)
+    try await snapshotter(restored, database).restore()
+    let info = try restored.inspect("k", by: "a")
+    #expect(info.lifespan == .longest && info.locked)
+  }
+
   func expectRegistered(_ store: Store, _ client: String) {
     #expect(throws: StoreError.self) { try store.register(client) }
   }
