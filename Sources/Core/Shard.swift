@@ -5,7 +5,9 @@ import Synchronization
 /// One slice of the keyspace with its own lock, so operations on different keys run in
 /// parallel. Everything about a key (entry, history, metrics, timers) lives in one shard.
 final class Shard: Sendable {
-  let state = Mutex(ShardState())
+  let state: Mutex<ShardState>
+
+  init(nextExpiry: NextExpiry) { state = Mutex(ShardState(nextExpiry: nextExpiry)) }
 }
 
 /// A shard's keys. Reads hand out copies (`Entry`, `Data`), never a record to hold while
@@ -16,8 +18,12 @@ struct ShardState {
   var timers = Heap<Timer>()
   /// Timer heap size above which stale timers are compacted away.
   var compactTimersAt = 1024
+  /// The store's, told of every timer scheduled here.
+  let nextExpiry: NextExpiry
   var creators = SharedString()
   private var contentTypes = SharedString()
+
+  init(nextExpiry: NextExpiry) { self.nextExpiry = nextExpiry }
 
   func entry(_ key: String) -> Entry? { table[key]?.entry }
 
@@ -113,6 +119,7 @@ struct ShardState {
 
   mutating func schedule(_ timer: Timer) {
     timers.insert(timer)
+    nextExpiry.lower(to: timer.deadline)
     guard timers.count > compactTimersAt else { return }
     // Renewals leave stale timers behind; rebuild from the live deadlines.
     var live: [Timer] = []

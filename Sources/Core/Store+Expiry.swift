@@ -4,15 +4,18 @@ import Synchronization
 
 extension Store {
   /// Expires lifespans and releases locks whose time has come. Called every few
-  /// milliseconds by `run()`; tests with a manual clock call it directly.
+  /// milliseconds by `run()` while there are timers; tests with a manual clock call it directly.
   public func sweepExpired() {
     let now = clock.now()
+    guard nextExpiry.isDue(at: now) else { return }
+    nextExpiry.reset()
     for shard in shards {
       shard.state.withLock { state in
         while let timer = state.timers.min, timer.deadline <= now {
           state.timers.removeMin()
           fire(timer, now, &state)
         }
+        if let next = state.timers.min { nextExpiry.lower(to: next.deadline) }
       }
     }
   }
@@ -44,6 +47,7 @@ extension Store {
       group.addTask {
         while !Task.isCancelled {
           self.sweepExpired()
+          await self.nextExpiry.waitForTimers()
           try? await Task.sleep(for: tick)
         }
       }

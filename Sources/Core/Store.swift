@@ -7,6 +7,7 @@ public final class Store: Sendable {
   public let options: StoreOptions
   let clock: any StoreClock
   let shards: [Shard]
+  let nextExpiry = NextExpiry()
   let counters = StoreCounters()
   let bus: EventBus
   let readOnly: Atomic<Bool>
@@ -17,7 +18,7 @@ public final class Store: Sendable {
   public init(options: StoreOptions = StoreOptions(), clock: any StoreClock = SystemClock()) {
     self.options = options
     self.clock = clock
-    shards = (0..<256).map { _ in Shard() }
+    shards = (0..<256).map { [nextExpiry] _ in Shard(nextExpiry: nextExpiry) }
     bus = EventBus(options: options)
     readOnly = Atomic(options.readOnly)
     eagerPruneSignal = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(1))

@@ -25,6 +25,47 @@ import Testing
     #expect(store.stats().keys == 0)
   }
 
+  /// A sweep locks the shards only when a timer may be due, and keeps track of the
+  /// timers it leaves, in whichever shards they are.
+  @Test func sweepsKnowTheNextDeadline() throws {
+    let (store, clock) = makeStore()
+    let start = clock.now()
+    #expect(!store.nextExpiry.isDue(at: start + .seconds(1_000_000)))
+    try store.set("first", value: data("v"), lifespan: .seconds(10), by: alice)
+    try store.set("second", value: data("v"), lockDuration: .seconds(20), by: alice)
+    #expect(!store.nextExpiry.isDue(at: start + .seconds(9)) && store.nextExpiry.isDue(at: start + .seconds(10)))
+    clock.advance(by: .seconds(10))
+    store.sweepExpired()
+    #expect(!store.exists("first"))
+    #expect(!store.nextExpiry.isDue(at: start + .seconds(19)) && store.nextExpiry.isDue(at: start + .seconds(20)))
+    clock.advance(by: .seconds(10))
+    store.sweepExpired()
+    #expect(try store.inspect("second", by: alice).locked == false)
+    #expect(!store.nextExpiry.isDue(at: start + .seconds(1_000_000)))
+  }
+
+  /// With no timer the sweeper waits instead of waking 50 times a second: the first
+  /// timer wakes it, and cancelling it while it waits ends `run()`.
+  @Test func theSweeperWaitsForTheFirstTimer() async throws {
+    final class Flag: Sendable { let raised = Atomic(false) }
+    let store = Store(options: {
+      var options = StoreOptions()
+      options.minLifespan = .milliseconds(10)
+      return options
+    }())
+    let ended = Flag()
+    let background = Task {
+      await store.run()
+      ended.raised.store(true, ordering: .relaxed)
+    }
+    try await Task.sleep(for: .milliseconds(100))  // no timers: the sweeper waits
+    try store.set("k", value: data("v"), lifespan: .milliseconds(50), by: alice)
+    await eventually(timeout: .seconds(5)) { !store.exists("k") }
+    try await Task.sleep(for: .milliseconds(100))  // waiting again
+    background.cancel()
+    await eventually(timeout: .seconds(5)) { ended.raised.load(ordering: .relaxed) }
+  }
+
   @Test func lifespansAndTimesBeyondInt64NanosecondsSaturate() throws {
     let (store, _) = makeStore()
     try store.set("k", value: data("v"), lifespan: .seconds(315_576_000_000), by: alice)
