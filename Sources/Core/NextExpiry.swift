@@ -10,7 +10,10 @@ final class NextExpiry: Sendable {
 
   /// A timer was scheduled (under its shard's lock); the first one wakes the sweeper.
   func lower(to deadline: Date) {
-    let (old, _) = nanos.min(UnixNanos.from(deadline), ordering: .relaxed)
+    let value = UnixNanos.from(deadline)
+    // Most deadlines come after the earliest: a load leaves the shared cache line unwritten.
+    guard value < nanos.load(ordering: .relaxed) else { return }
+    let (old, _) = nanos.min(value, ordering: .relaxed)
     if old == .max { wake() }
   }
 

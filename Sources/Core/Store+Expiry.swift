@@ -4,7 +4,8 @@ import Synchronization
 
 extension Store {
   /// Expires lifespans and releases locks whose time has come. Called every few
-  /// milliseconds by `run()` while there are timers; tests with a manual clock call it directly.
+  /// milliseconds by `run()` while there are timers; tests with a manual clock call it
+  /// directly. One sweep at a time: a sweep starts by forgetting the earliest deadline.
   public func sweepExpired() {
     let now = clock.now()
     guard nextExpiry.isDue(at: now) else { return }

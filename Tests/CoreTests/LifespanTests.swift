@@ -60,10 +60,10 @@ import Testing
     }
     try await Task.sleep(for: .milliseconds(100))  // no timers: the sweeper waits
     try store.set("k", value: data("v"), lifespan: .milliseconds(50), by: alice)
-    await eventually(timeout: .seconds(5)) { !store.exists("k") }
+    await eventually { !store.exists("k") }
     try await Task.sleep(for: .milliseconds(100))  // waiting again
     background.cancel()
-    await eventually(timeout: .seconds(5)) { ended.raised.load(ordering: .relaxed) }
+    await eventually { ended.raised.load(ordering: .relaxed) }
   }
 
   @Test func lifespansAndTimesBeyondInt64NanosecondsSaturate() throws {
