@@ -32,10 +32,6 @@ extension Duration {
     return TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) / 1e18
   }
 
-  public init(timeInterval: TimeInterval) {
-    self = .nanoseconds(Int64((timeInterval * 1e9).rounded()))
-  }
-
   /// The longest duration in whole Int64 nanoseconds (292 years), Go's longest.
   public static let longest = Duration.nanoseconds(Int64.max)
 
