@@ -309,6 +309,43 @@ def test_grpcio_calls_streams_and_cancels(server):
         assert compressed.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
+def test_cancelling_calls_keeps_the_connection_and_a_reset_flood_closes_it(server):
+    # Stopping a watch (or giving up on a call past its deadline) is a RST_STREAM. NIO's
+    # rapid-reset guard alone closed the connection after 200 in 30 s, failing the calls
+    # still open on it; keyquarry allows 1,000 within 5 s.
+    with grpc.insecure_channel(server.grpc) as channel:
+        unary(channel, "Set")(key_value("r", b"0"), metadata=METADATA, timeout=5)
+        watch = channel.unary_stream(
+            "/keyquarry.KeyQuarry/WatchKeyValue", request_serializer=None, response_deserializer=None)
+        kept = watch(key("r"), metadata=METADATA, timeout=30)
+        next(kept)
+        for _ in range(600):
+            stopped = watch(key("r"), metadata=METADATA, timeout=10)
+            next(stopped)
+            stopped.cancel()
+        unary(channel, "Set")(key_value("r", b"1"), metadata=METADATA, timeout=5)
+        assert read_bytes_field(next(kept), 2) == b"1"
+        kept.cancel()
+    flood = RawConnection(server.grpc)
+    try:
+        for _ in range(1_100):
+            stream = flood.h2.get_next_available_stream_id()
+            flood.h2.send_headers(stream, [(":method", "POST"), (":scheme", "http"), (":authority", "test"),
+                                           (":path", "/keyquarry.KeyQuarry/Get"), ("te", "trailers"),
+                                           ("content-type", "application/grpc"), ("client_id", "flood")])
+            flood.h2.reset_stream(stream)
+        flood.flush()
+        closed = None
+        while closed is None:
+            data = flood.sock.recv(1 << 20)
+            assert data, "the connection closed without a GOAWAY"
+            closed = next((event for event in flood.h2.receive_data(data)
+                           if isinstance(event, h2.events.ConnectionTerminated)), None)
+        assert closed.error_code == h2.errors.ErrorCodes.ENHANCE_YOUR_CALM
+    finally:
+        flood.close()
+
+
 def test_an_update_reaches_every_watch_multiplexed_on_one_connection(server):
     with grpc.insecure_channel(server.grpc) as channel:
         unary(channel, "Set")(key_value("fan", b"0"), metadata=METADATA, timeout=5)

@@ -121,23 +121,36 @@ final class GRPCTransport: ServerTransport, Sendable {
   /// Concurrent calls per connection (watches included).
   static let maxConcurrentStreams = 4096
 
+  /// Client resets (RST_STREAM) a connection may send before it is closed with
+  /// ENHANCE_YOUR_CALM, NIO's guard against rapid-reset floods. Stopping a watch or giving
+  /// up on a call past its deadline is one reset, so NIO's 200 in 30 s cut off ordinary
+  /// clients, failing every call on the connection; a reset costs us no more than the call
+  /// it ends. (NIO keeps a timestamp per reset in the window: 8 KB per connection.)
+  static let resetLimit = {
+    var limit = NIOHTTP2Handler.StreamResetFrameRateLimitConfiguration()
+    limit.maximumCount = 1_000
+    limit.windowLength = .seconds(5)
+    return limit
+  }()
+
   private static func configure(_ channel: any Channel, tls: NIOSSLContext?, settings: ConnectionSettings) throws {
     let pipeline = channel.pipeline.syncOperations
     if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
-    try pipeline.addHandler(
-      NIOHTTP2Handler(
-        mode: .server,
-        initialSettings: [
-          HTTP2Setting(parameter: .initialWindowSize, value: settings.targetWindow),
-          HTTP2Setting(parameter: .maxFrameSize, value: 1 << 14),
-          HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoder.defaultMaxHeaderListSize),
-          // Said out loud: NIO enforces 100 when nothing is advertised, and a client that
-          // multiplexes its watches on one connection needs more.
-          HTTP2Setting(parameter: .maxConcurrentStreams, value: maxConcurrentStreams),
-        ],
-        // RequestHead checks the request headers in the pass that reads them; NIO's own
-        // check of every header block, ours included, cost ~15% of a Get.
-        headerBlockValidation: .disabled))
+    var connection = NIOHTTP2Handler.ConnectionConfiguration()
+    connection.initialSettings = [
+      HTTP2Setting(parameter: .initialWindowSize, value: settings.targetWindow),
+      HTTP2Setting(parameter: .maxFrameSize, value: 1 << 14),
+      HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoder.defaultMaxHeaderListSize),
+      // Said out loud: NIO enforces 100 when nothing is advertised, and a client that
+      // multiplexes its watches on one connection needs more.
+      HTTP2Setting(parameter: .maxConcurrentStreams, value: maxConcurrentStreams),
+    ]
+    // RequestHead checks the request headers in the pass that reads them; NIO's own
+    // check of every header block, ours included, cost ~15% of a Get.
+    connection.headerBlockValidation = .disabled
+    var stream = NIOHTTP2Handler.StreamConfiguration()
+    stream.streamResetFrameRateLimit = resetLimit
+    try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection, streamConfiguration: stream))
     try pipeline.addHandler(GRPCConnectionHandler(settings: settings))
   }
 }
