@@ -121,17 +121,16 @@ final class GRPCTransport: ServerTransport, Sendable {
   /// Concurrent calls per connection (watches included).
   static let maxConcurrentStreams = 4096
 
-  /// Client resets (RST_STREAM) a connection may send before it is closed with
-  /// ENHANCE_YOUR_CALM, NIO's guard against rapid-reset floods. Stopping a watch or giving
-  /// up on a call past its deadline is one reset, so NIO's 200 in 30 s cut off ordinary
-  /// clients, failing every call on the connection; a reset costs us no more than the call
-  /// it ends. (NIO keeps a timestamp per reset in the window: 8 KB per connection.)
-  static let resetLimit = {
-    var limit = NIOHTTP2Handler.StreamResetFrameRateLimitConfiguration()
-    limit.maximumCount = 1_000
-    limit.windowLength = .seconds(5)
-    return limit
-  }()
+  /// NIO closes a connection with ENHANCE_YOUR_CALM when its client sends too many
+  /// resets (RST_STREAM) or control frames (PING, SETTINGS) within a window. Its default,
+  /// 200 in 30 s, cut ordinary clients off and failed every call on their connection.
+  /// Stopping a watch or giving up on a call past its deadline is a reset: 1,000 a second.
+  static let resetLimit = (count: 1_000, window: TimeAmount.seconds(1))
+  /// grpc-go and grpc-java ping once per response they read, to size their windows. A
+  /// client's next ping waits for the ack, so none sends 1,000 within 20 ms (50,000 a
+  /// second, more calls than the server answers); a flood does. (NIO keeps a timestamp
+  /// per frame in the window: 8 KB per connection for each of the two guards.)
+  static let controlFrameLimit = (count: 1_000, window: TimeAmount.milliseconds(20))
 
   private static func configure(_ channel: any Channel, tls: NIOSSLContext?, settings: ConnectionSettings) throws {
     let pipeline = channel.pipeline.syncOperations
@@ -148,8 +147,11 @@ final class GRPCTransport: ServerTransport, Sendable {
     // RequestHead checks the request headers in the pass that reads them; NIO's own
     // check of every header block, ours included, cost ~15% of a Get.
     connection.headerBlockValidation = .disabled
+    connection.controlFrameRateLimit.maximumCount = controlFrameLimit.count
+    connection.controlFrameRateLimit.windowLength = controlFrameLimit.window
     var stream = NIOHTTP2Handler.StreamConfiguration()
-    stream.streamResetFrameRateLimit = resetLimit
+    stream.streamResetFrameRateLimit.maximumCount = resetLimit.count
+    stream.streamResetFrameRateLimit.windowLength = resetLimit.window
     try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection, streamConfiguration: stream))
     try pipeline.addHandler(GRPCConnectionHandler(settings: settings))
   }
