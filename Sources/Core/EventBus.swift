@@ -7,6 +7,8 @@ import Synchronization
 final class EventBus: Sendable {
   let counters = EventCounters()
   private let lastSequence = Atomic<UInt64>(0)
+  /// The sequence restored from a snapshot: events up to it are from an earlier run.
+  private let restored = Atomic<UInt64>(0)
   private let subscriberCount = AtomicCounter()
   /// Lets a publisher skip the subscriber list without taking its lock.
   private let hasSubscribers = Atomic<Bool>(false)
@@ -30,8 +32,9 @@ final class EventBus: Sendable {
 
   var activeSubscribers: Int { subscriberCount.value }
 
-  /// Moves the sequence forward (never back) to `sequence`.
+  /// Moves the sequence forward (never back) to `sequence`, restored from a snapshot.
   func advanceSequence(to sequence: UInt64) {
+    restored.max(sequence, ordering: .relaxed)
     var current = lastSequence.load(ordering: .relaxed)
     while current < sequence {
       let (exchanged, original) = lastSequence.compareExchange(
@@ -41,6 +44,7 @@ final class EventBus: Sendable {
     }
   }
   var sequence: UInt64 { lastSequence.load(ordering: .relaxed) }
+  var restoredSequence: UInt64 { restored.load(ordering: .relaxed) }
 
   /// `snapshot` is called at most once, when a watcher takes the event.
   func publish(

@@ -36,8 +36,12 @@ extension Store {
     let current = bus.sequence
     var items: [WatchItem] = []
     var replayed = Set<UInt64>()
-    if let lastSeen, lastSeen < current {
-      if current - lastSeen > UInt64(bus.recent.capacity) {
+    if let lastSeen, lastSeen != current {
+      // What a client missed is unknown when its id is too old for the buffer, or from an
+      // earlier run: the events after it are then in no buffer (the id is below the
+      // restored sequence), or the id was never given out here (ids start again from the
+      // last snapshot: from 0 without one).
+      if lastSeen < bus.restoredSequence || lastSeen > current || current - lastSeen > UInt64(bus.recent.capacity) {
         items.append(.reset)
       } else {
         for sequence in (lastSeen + 1)...current {

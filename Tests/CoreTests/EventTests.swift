@@ -71,6 +71,28 @@ import Testing
     #expect(received.count == 4, "the buffered events are still delivered, then the stream ends")
   }
 
+  /// The events after a resuming watcher's id are replayed from this run's buffer; an id
+  /// from an earlier run (before the restored sequence, or never given out) starts with a reset.
+  @Test func resumingReplaysThisRunsEventsAndResetsForAnEarlierRun() async throws {
+    let (store, _) = makeStore()
+    store.restoreEventSequence(100)
+    try store.set("a", value: data("1"), by: alice)
+    try store.set("b", value: data("1"), by: alice)
+    func replayed(after lastSeen: UInt64) throws -> [String] {
+      try store.watch(EventFilter(), resumingAfter: lastSeen).replay.items.map { item in
+        switch item {
+        case .reset: "reset"
+        case .event(let event): "\(event.sequence) \(event.key)"
+        }
+      }
+    }
+    #expect(try replayed(after: 100) == ["101 a", "102 b"])
+    #expect(try replayed(after: 101) == ["102 b"])
+    #expect(try replayed(after: 102) == [])
+    #expect(try replayed(after: 99) == ["reset"])
+    #expect(try replayed(after: 103) == ["reset"])
+  }
+
   @Test func closingEndsStreamsAndRefusesNewOnes() async throws {
     let (store, _) = makeStore()
     let watcher = try store.watch(EventFilter())

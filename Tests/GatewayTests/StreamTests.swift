@@ -115,6 +115,14 @@ final class StreamReader {
       _ = try await gw.send(.PUT, "/v1/keys/after-reset", body: Data("v"))
       try await stream.read(until: "after-reset")
       #expect(stream.events.first?.event == "RESET")
+
+      // An id from ahead of this server's (one from before a restart) is not resumed either.
+      let ahead = gw.store.lastEventSequence + 1000
+      stream = try await StreamReader(gw, "/v1/events", headers: [("Last-Event-ID", "\(ahead)")])
+      try await stream.read(until: "event: RESET")
+      _ = try await gw.send(.PUT, "/v1/keys/after-restart", body: Data("v"))
+      try await stream.read(until: "after-restart")
+      #expect(stream.events.first?.event == "RESET")
     }
   }
 
