@@ -152,7 +152,8 @@ final class GRPCTransport: ServerTransport, Sendable {
     var stream = NIOHTTP2Handler.StreamConfiguration()
     stream.streamResetFrameRateLimit.maximumCount = resetLimit.count
     stream.streamResetFrameRateLimit.windowLength = resetLimit.window
-    try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection, streamConfiguration: stream))
+    try pipeline.addHandler(
+      NIOHTTP2Handler(mode: .server, connectionConfiguration: connection, streamConfiguration: stream))
     try pipeline.addHandler(GRPCConnectionHandler(settings: settings))
   }
 }
