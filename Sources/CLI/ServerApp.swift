@@ -44,6 +44,7 @@ struct ServerApp {
       var options = GatewayOptions()
       options.corsOrigins = config.httpCorsOrigins
       options.sseHeartbeat = config.sseHeartbeat
+      options.idleTimeout = config.httpIdleTimeoutIfSet
       options.serveUI = config.httpUI
       options.telemetry = telemetry
       let gateway = try GatewayEndpoint(
@@ -61,6 +62,7 @@ struct ServerApp {
     monitorOptions.prometheus = config.prometheus
     monitorOptions.expvar = config.expvar
     monitorOptions.pprof = config.pprof
+    monitorOptions.idleTimeout = config.httpIdleTimeoutIfSet
     monitorOptions.version = BuildInfo.version
     if monitorOptions.enabled {
       // First in the group, so last to stop: /readyz answers 503 through the whole shutdown.

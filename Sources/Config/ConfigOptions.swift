@@ -123,6 +123,7 @@ extension ConfigOption {
         .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }) { $0.httpCorsOrigins.joined(separator: ",") },
     .duration("sse_heartbeat", \.sseHeartbeat, zeroMeans: .seconds(15)),
+    .duration("http_idle_timeout", \.httpIdleTimeout),
     .bool("http_ui", \.httpUI),
   ] }
 }

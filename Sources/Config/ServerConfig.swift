@@ -32,9 +32,13 @@ public struct ServerConfig: Sendable, Equatable {
   public var httpEnabled = true
   public var httpCorsOrigins: [String] = []
   public var sseHeartbeat: Duration = .seconds(15)
+  public var httpIdleTimeout: Duration = .seconds(75)
   public var httpUI = true
 
   public init() {}
+
+  /// `http_idle_timeout`; nil when it is zero: idle HTTP connections stay open.
+  public var httpIdleTimeoutIfSet: Duration? { httpIdleTimeout == .zero ? nil : httpIdleTimeout }
 
   /// Every option with its effective value, secrets redacted, for the start-up log.
   public var effectiveValues: [(key: String, value: String)] {

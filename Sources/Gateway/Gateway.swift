@@ -10,6 +10,8 @@ import Tracing
 public struct GatewayOptions: Sendable {
   public var corsOrigins: [String] = []
   public var sseHeartbeat: Duration = .seconds(15)
+  /// nil: idle connections stay open.
+  public var idleTimeout: Duration? = .seconds(75)
   public var serveUI = true
   public var telemetry = Telemetry()
 

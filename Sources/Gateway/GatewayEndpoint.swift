@@ -13,7 +13,8 @@ public final class GatewayEndpoint: Service, Sendable {
     address: ListenAddress, tls: TLSFiles?, store: Store, options: GatewayOptions, logger: Logger,
     admin hooks: AdminHooks, readiness: Readiness = Readiness()
   ) throws {
-    listener = try HTTPListener(name: "http", address: address, tls: tls, logger: logger)
+    listener = try HTTPListener(
+      name: "http", address: address, tls: tls, idleTimeout: options.idleTimeout, logger: logger)
     gateway = Gateway(
       store: store, service: KeyQuarryService(store: store),
       admin: AdminService(store: store, hooks: hooks), options: options,
@@ -30,14 +31,12 @@ public final class GatewayEndpoint: Service, Sendable {
     let direct = gateway.options.corsOrigins.isEmpty && gateway.options.telemetry == Telemetry()
     try await listener.run(
       gateway.router(),
-      channelHandlers: {
+      frontHandlers: {
         guard direct else { return [] }
         let serverName = HTTPListener.serverName
         return [
-          DirectHandlersInstaller([
-            DirectEventsHandler(store: store, heartbeat: heartbeat, serverName: serverName),
-            DirectGetHandler(service: service, serverName: serverName),
-          ])
+          DirectEventsHandler(store: store, heartbeat: heartbeat, serverName: serverName),
+          DirectGetHandler(service: service, serverName: serverName),
         ]
       }
     ) {

@@ -15,14 +15,18 @@ public final class HTTPListener: Sendable {
   public let address: ListenAddress
   private let name: String
   private let tls: TLSFiles?
+  private let idleTimeout: Duration?
   private let logger: Logger
   private let bound = Mutex<ListenAddress?>(nil)
 
-  public init(name: String, address: ListenAddress, tls: TLSFiles?, logger: Logger) throws {
+  /// `idleTimeout`: a keep-alive connection with no request in progress is closed after
+  /// this long (nil: never; see `HTTPConnectionGuard`).
+  public init(name: String, address: ListenAddress, tls: TLSFiles?, idleTimeout: Duration?, logger: Logger) throws {
     if case .unix(let path) = address { try UnixSocketFile.prepare(path) }
     self.name = name
     self.address = address
     self.tls = tls
+    self.idleTimeout = idleTimeout
     self.logger = logger
   }
 
@@ -33,10 +37,11 @@ public final class HTTPListener: Sendable {
   static let serverName = "keyquarry"
 
   /// Serves until a graceful shutdown, which first runs `onGracefulShutdown`.
-  /// `channelHandlers` go into each connection's pipeline after HTTP decoding.
+  /// `frontHandlers` go into each connection's pipeline after NIO's HTTP/1 decoding and
+  /// its `HTTPConnectionGuard`, in front of Hummingbird's HTTPTypes codec.
   public func run<Responder: HTTPResponderBuilder>(
     _ responder: Responder,
-    channelHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] },
+    frontHandlers: @escaping @Sendable () -> [any ChannelHandler] = { [] },
     onGracefulShutdown: @escaping @Sendable () -> Void = {}
   ) async throws where Responder.Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     let bindAddress: BindAddress =
@@ -44,7 +49,13 @@ public final class HTTPListener: Sendable {
       case .tcp(let host, let port): .hostname(host == "localhost" ? "127.0.0.1" : host, port: port)
       case .unix(let path): .unixDomainSocket(path: path)
       }
-    let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: channelHandlers()))
+    let idleTimeout = idleTimeout
+    let http1 = HTTPServerBuilder.http1(
+      configuration: .init(
+        additionalChannelHandlers: [
+          FrontHandlersInstaller(
+            [HTTPConnectionGuard(idleTimeout: idleTimeout, serverName: Self.serverName)] + frontHandlers())
+        ]))
     let server: HTTPServerBuilder =
       if let tls {
         try .tls(

@@ -12,6 +12,8 @@ public struct MonitorOptions: Sendable {
   public var prometheus = false
   public var expvar = false
   public var pprof = false
+  /// nil: idle connections stay open.
+  public var idleTimeout: Duration? = .seconds(75)
   /// The build version, shown in /debug/vars.
   public var version = ""
 
@@ -37,7 +39,8 @@ public final class MonitorEndpoint: Service, Sendable {
     address: ListenAddress, tls: TLSFiles?, store: Store, readiness: Readiness,
     registry: PrometheusCollectorRegistry?, options: MonitorOptions, logger: Logger
   ) throws {
-    listener = try HTTPListener(name: "monitor", address: address, tls: tls, logger: logger)
+    listener = try HTTPListener(
+      name: "monitor", address: address, tls: tls, idleTimeout: options.idleTimeout, logger: logger)
     self.store = store
     self.readiness = readiness
     self.options = options

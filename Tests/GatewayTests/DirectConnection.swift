@@ -18,7 +18,7 @@ final class DirectConnection {
     let pipeline = server.pipeline.syncOperations
     try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false)
     try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-    try pipeline.addHandler(DirectHandlersInstaller(handlers))
+    try pipeline.addHandler(FrontHandlersInstaller(handlers))
     try client.pipeline.syncOperations.addHTTPClientHandlers()
   }
 

@@ -26,7 +26,7 @@ import Testing
     let pipeline = connection.server.pipeline.syncOperations
     #expect(throws: Never.self) { try pipeline.handler(type: DirectGetHandler.self) }
     #expect(throws: (any Error).self, "the installer took itself out") {
-      try pipeline.handler(type: DirectHandlersInstaller.self)
+      try pipeline.handler(type: FrontHandlersInstaller.self)
     }
 
     try connection.send(.GET, "/v1/keys/k", headers: ["If-None-Match": "\"7\""])

@@ -1,7 +1,10 @@
-"""The REST gateway's direct GET (answered before Hummingbird) on a raw HTTP/1.1
-socket: pipelined requests are answered in order whichever path serves them, and the
-`Connection: close` rule holds."""
+"""The REST gateway on a raw HTTP/1.1 socket: pipelined requests are answered in order
+whichever path serves them (the direct GET, answered before Hummingbird, or a route),
+the `Connection: close` rule holds, idle connections are closed and unparsable requests
+get JSON errors."""
+import json
 import socket
+import time
 import urllib.request
 
 from conftest import Server
@@ -81,3 +84,80 @@ def test_the_direct_get_answers_like_the_route(server):
         assert one[0] == other[0] and one[2] == other[2]
         assert {k: v for k, v in one[1].items() if k != "date"} == {k: v for k, v in other[1].items() if k != "date"}
     assert direct[0] == 200 and bad_direct[0] == 400 and cached_direct[0] == 304
+
+
+def read_until_closed(sock, deadline):
+    """What the server sends until it closes the connection (None if it is still open at `deadline`)."""
+    received = b""
+    while time.time() < deadline:
+        sock.settimeout(max(0.01, deadline - time.time()))
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            return None
+        if not chunk:
+            return received
+        received += chunk
+    return None
+
+
+def test_idle_connections_are_closed_and_busy_ones_kept():
+    server = Server(extra_env={"KEYQUARRY_HTTP_IDLE_TIMEOUT": "1s", "KEYQUARRY_SSE_HEARTBEAT": "1m"})
+    try:
+        put(server, "k", b"v")
+        idle, half, events, watch, busy = (connect(server) for _ in range(5))
+        started = time.time()
+        idle.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert read_responses(idle, 1)[0][2] == b"v"
+        half.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n")  # the head never ends
+        events.sendall(b"GET /v1/events?keys=k HTTP/1.1\r\nHost: t\r\n\r\n")  # the direct event stream
+        watch.sendall(b"GET /v1/keys/k/watch HTTP/1.1\r\nHost: t\r\n\r\n")  # a stream Hummingbird serves
+        for sock in (events, watch):
+            sock.settimeout(5)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        # A client that keeps asking, on the direct path and on Hummingbird's, is never idle.
+        while time.time() < started + 2.5:
+            busy.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/keys/k?x=1 HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert [status for status, _, _ in read_responses(busy, 2)] == [200, 200]
+            time.sleep(0.3)
+        for sock in (idle, half):
+            assert read_until_closed(sock, started + 5) == b"", "closed about a second after its last request part"
+        assert time.time() - started >= 0.9
+        # The quiet streams are still open and still deliver.
+        put(server, "k", b"changed")
+        for sock, change in ((events, b"UPDATED"), (watch, b"Y2hhbmdlZA")):  # the new value's base64
+            received = b""
+            while change not in received:
+                chunk = sock.recv(65536)
+                assert chunk, "a quiet stream was closed as idle"
+                received += chunk
+        for sock in (idle, half, events, watch, busy):
+            sock.close()
+    finally:
+        assert server.stop() == 0
+
+
+def test_requests_http_cannot_parse_get_json_errors_after_the_answers_before_them(server):
+    put(server, "k", b"v")
+    cases = [
+        (b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 90_000 + b"\r\n\r\n", 431),
+        (b"GET /v1/keys/" + b"a" * 90_000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 431),
+        (b"GET /v1/keys/k HTTP/1.1\r\nHost t\r\n\r\n", 400),
+        (b"NOT HTTP AT ALL\r\n\r\n", 400),
+    ]
+    before = (b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n\r\n"  # direct
+              b"GET /v1/keys/k?x=1 HTTP/1.1\r\nHost: t\r\n\r\n")  # Hummingbird
+    for request, status in cases:
+        for prefix in (b"", before):
+            with connect(server) as sock:
+                sock.sendall(prefix + request)
+                answers = read_responses(sock, 3 if prefix else 1)
+                assert read_until_closed(sock, time.time() + 5) == b"", "the connection ends after the error"
+            assert [s for s, _, _ in answers] == ([200, 200] if prefix else []) + [status]
+            _, headers, body = answers[-1]
+            assert headers["connection"] == "close" and headers["content-type"] == "application/json"
+            error = json.loads(body)
+            assert error["code"] == 3 and error["message"] and error["details"] == []
+    with connect(server) as sock:  # and the server goes on serving
+        sock.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert read_responses(sock, 1)[0][:3:2] == (200, b"v")

@@ -1,0 +1,141 @@
+import GRPCCore
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+
+/// First after NIO's HTTP/1 decoder on every gateway and monitor connection, so that it
+/// sees each request, whoever answers it (`DirectGetHandler`, `DirectEventsHandler` or
+/// Hummingbird). It does two things that need to know which requests are still open:
+///
+/// - closes a keep-alive connection that has been idle for `idleTimeout`: no request in
+///   progress and no request part read in that time. A response still being written (an
+///   event stream, a long call) keeps its connection, however quiet; a request whose head
+///   or body stops arriving half-way does not.
+/// - answers a request NIO's parser rejects with the gateway's JSON error and closes the
+///   connection: 431 when the request line and header fields pass NIO's 80 KiB (a URI
+///   that long counts there too), 400 for anything else malformed. The answer waits for
+///   the responses to the requests before it (HTTP/1.1 answers in order). A parser error
+///   inside a request's body goes on to whoever has that request.
+final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
+  typealias InboundIn = HTTPServerRequestPart
+  typealias InboundOut = HTTPServerRequestPart
+  typealias OutboundIn = HTTPServerResponsePart
+  typealias OutboundOut = HTTPServerResponsePart
+
+  private let idleTimeout: TimeAmount?
+  private var response: DirectResponse
+  /// Requests whose head has arrived and whose response has not ended.
+  private var open = 0
+  private var readingRequest = false
+  private var lastActive = NIODeadline.now()
+  /// The next idle check, or the end of a rejected connection.
+  private var timer: Scheduled<Void>?
+  /// A malformed request waiting for the responses before it.
+  private var rejected: GatewayError?
+  private var closing = false
+
+  init(idleTimeout: Duration?, serverName: String) {
+    self.idleTimeout = idleTimeout.map { .nanoseconds(Int64($0 / .nanoseconds(1))) }
+    response = DirectResponse(serverName: serverName)
+  }
+
+  func handlerAdded(context: ChannelHandlerContext) {
+    if context.channel.isActive { scheduleIdleCheck(context) }
+  }
+
+  func channelActive(context: ChannelHandlerContext) {
+    scheduleIdleCheck(context)
+    context.fireChannelActive()
+  }
+
+  func handlerRemoved(context: ChannelHandlerContext) {
+    timer?.cancel()
+    timer = nil
+  }
+
+  func channelInactive(context: ChannelHandlerContext) {
+    timer?.cancel()
+    timer = nil
+    context.fireChannelInactive()
+  }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    if idleTimeout != nil { lastActive = .now() }
+    switch unwrapInboundIn(data) {
+    case .head:
+      open += 1
+      readingRequest = true
+    case .body:
+      break
+    case .end:
+      readingRequest = false
+    }
+    context.fireChannelRead(data)
+  }
+
+  func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    guard case .end = unwrapOutboundIn(data) else { return context.write(data, promise: promise) }
+    open -= 1
+    context.write(data, promise: promise)
+    if open == 0, let rejected { return reject(rejected, context: context) }
+    if idleTimeout != nil, !responding {
+      lastActive = .now()
+      scheduleIdleCheck(context)
+    }
+  }
+
+  /// Whether a response has yet to end (a request still being read may have none yet).
+  private var responding: Bool { open > (readingRequest ? 1 : 0) }
+
+  func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    if closing || rejected != nil { return }  // the decoder's later complaints about the same bytes
+    guard let parserError = error as? HTTPParserError, !readingRequest else {
+      return context.fireErrorCaught(error)
+    }
+    let rejection =
+      parserError == .headerOverflow
+      ? GatewayError(
+        code: .invalidArgument, message: "the request line and header fields are larger than 80 KiB",
+        status: .requestHeaderFieldsTooLarge)
+      : GatewayError.invalid("malformed HTTP request: \(parserError)")
+    if open == 0 { reject(rejection, context: context) } else { rejected = rejection }
+  }
+
+  /// Answers a malformed request and ends the connection: the output is closed once
+  /// the answer is out and the rest a second later (or when the client closes), so
+  /// that the bytes still coming in do not reset the connection before the client has
+  /// read the answer.
+  private func reject(_ rejection: GatewayError, context: ChannelHandlerContext) {
+    closing = true
+    var reply = rejection.reply
+    reply.headers[.connection] = "close"
+    response.write(reply, to: context)
+    context.flush()
+    let closed = context.eventLoop.makePromise(of: Void.self)
+    context.close(mode: .output, promise: closed)
+    closed.futureResult.assumeIsolated().whenFailure { _ in context.close(promise: nil) }  // no half-closure
+    timer?.cancel()
+    timer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.linger) { context.close(promise: nil) }
+  }
+
+  private static let linger = TimeAmount.seconds(1)
+
+  private func scheduleIdleCheck(_ context: ChannelHandlerContext) {
+    guard let idleTimeout, timer == nil else { return }
+    timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: lastActive + idleTimeout) {
+      self.checkIdle(context)
+    }
+  }
+
+  private func checkIdle(_ context: ChannelHandlerContext) {
+    timer = nil
+    guard let idleTimeout, !closing else { return }
+    if responding { return }  // the response's end schedules the next check
+    if NIODeadline.now() >= lastActive + idleTimeout {
+      closing = true
+      context.close(promise: nil)
+    } else {
+      scheduleIdleCheck(context)
+    }
+  }
+}
