@@ -81,7 +81,7 @@ struct Client: AsyncParsableCommand {
       target = .unixDomainSocket(path: path)
     case .tcp(let host, let port):
       let host = host == "0.0.0.0" ? "127.0.0.1" : host
-      target = host.contains(":") ? .ipv6(host: host, port: port) : .dns(host: host, port: port)
+      target = host.contains(":") ? .ipv6(address: host, port: port) : .dns(host: host, port: port)
     }
     let security: HTTP2ClientTransport.Posix.TransportSecurity
     if noTLS || (caCertfile == nil && !insecure) {

@@ -27,12 +27,6 @@ struct LoadCommand: AsyncParsableCommand {
   @Option(help: "Lock every key for this long, e.g. 30s.") var lock: String?
   @Option(help: "Calls in flight at once.") var concurrency = 32
 
-  struct Line: Encodable {
-    let key: String
-    let success: Bool
-    let isNew: Bool
-  }
-
   func run() async throws {
     var lines = items
     if lines.isEmpty, isatty(STDIN_FILENO) == 0 {
@@ -70,8 +64,7 @@ struct LoadCommand: AsyncParsableCommand {
         while let (request, result) = try await group.next() {
           switch result {
           case .success(let response):
-            let line = Line(key: request.key, success: response.success, isNew: response.isNew)
-            Output.line(String(decoding: try JSONEncoder().encode(line), as: UTF8.self))
+            Output.line(try Self.line(key: request.key, response))
           case .failure(let error):
             failed += 1
             printError("error: \(request.key): rpc error: code = \(error.code.goName) desc = \(error.message)")
@@ -84,6 +77,13 @@ struct LoadCommand: AsyncParsableCommand {
     }
     progress.finish(failed: failed)
     if failed > 0 { throw ExitCode(1) }
+  }
+
+  /// `{"key":…,"success":…,"isNew":…}`, in that order on every line (JSONEncoder's order
+  /// of a struct's keys changes from one line to the next on Linux).
+  static func line(key: String, _ response: Keyquarry_SetResponse) throws -> String {
+    let key = String(decoding: try JSONEncoder().encode(key), as: UTF8.self)
+    return "{\"key\":\(key),\"success\":\(response.success),\"isNew\":\(response.isNew)}"
   }
 }
 

@@ -30,7 +30,12 @@ import Testing
 
     let load = try await server.client(["load", "b=x", "c=y=z", "d"])
     #expect(load.status == 0)
-    #expect(load.text.split(separator: "\n").count == 3)
+    let lines = load.text.split(separator: "\n").sorted()
+    #expect(
+      lines == [
+        #"{"key":"b","success":true,"isNew":true}"#, #"{"key":"c","success":true,"isNew":true}"#,
+        #"{"key":"d","success":true,"isNew":true}"#,
+      ])
     #expect(load.stderr.contains("loaded 3 of 3 keys, 0 failed"))
     #expect(try await server.client(["get", "c"]).text == "y=z")
     #expect(try await server.client(["list"]).text == "a\nb\nc\nd\n")

@@ -41,7 +41,7 @@ struct TestServer {
       let bound = try await endpoint.boundAddress()
       let target: any ResolvableTarget =
         switch bound {
-        case .tcp(let host, let port): .ipv4(host: host, port: port)
+        case .tcp(let host, let port): .ipv4(address: host, port: port)
         case .unix(let path): .unixDomainSocket(path: path)
         }
       let transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: clientSecurity)

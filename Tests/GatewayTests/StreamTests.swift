@@ -180,7 +180,7 @@ final class StreamReader {
   @Test func crossProtocolVisibility() async throws {
     try await TestGateway.with { gw in
       let transport = try HTTP2ClientTransport.Posix(
-        target: .ipv4(host: "127.0.0.1", port: gw.grpcPort), transportSecurity: .plaintext)
+        target: .ipv4(address: "127.0.0.1", port: gw.grpcPort), transportSecurity: .plaintext)
       try await withGRPCClient(transport: transport) { grpc in
         let kq = Keyquarry_KeyQuarry.Client(wrapping: grpc)
         let metadata: Metadata = ["client_id": "grpc-side"]
