@@ -45,8 +45,7 @@ final class DirectEventsHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
   init(store: Store, heartbeat: Duration, serverName: String) {
     self.store = store
-    let (seconds, attoseconds) = heartbeat.components
-    self.heartbeat = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    self.heartbeat = .nanoseconds(heartbeat.nanoseconds)
     response = DirectResponse(serverName: serverName)
   }
 

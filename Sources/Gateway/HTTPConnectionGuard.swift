@@ -1,3 +1,4 @@
+import Core
 import GRPCCore
 import HTTPTypes
 import NIOCore
@@ -35,7 +36,7 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
   private var closing = false
 
   init(idleTimeout: Duration?, serverName: String) {
-    self.idleTimeout = idleTimeout.map { .nanoseconds(Int64($0 / .nanoseconds(1))) }
+    self.idleTimeout = idleTimeout.map { .nanoseconds($0.nanoseconds) }
     response = DirectResponse(serverName: serverName)
   }
 

@@ -161,3 +161,22 @@ def test_requests_http_cannot_parse_get_json_errors_after_the_answers_before_the
     with connect(server) as sock:  # and the server goes on serving
         sock.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n\r\n")
         assert read_responses(sock, 1)[0][:3:2] == (200, b"v")
+
+
+def test_durations_past_int64_nanoseconds_are_accepted_and_serve():
+    # Each part fits Go's 292 years, their sum does not: no conversion may trap.
+    longest = "2500000h2500000h"
+    server = Server(extra_env={"KEYQUARRY_HTTP_IDLE_TIMEOUT": longest, "KEYQUARRY_SSE_HEARTBEAT": longest})
+    try:
+        put(server, "k", b"v")
+        with connect(server) as get, connect(server) as events, connect(server) as watch:
+            get.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert read_responses(get, 1)[0][2] == b"v"
+            events.sendall(b"GET /v1/events HTTP/1.1\r\nHost: t\r\n\r\n")
+            watch.sendall(b"GET /v1/keys/k/watch HTTP/1.1\r\nHost: t\r\n\r\n")
+            for sock in (events, watch):
+                assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+            time.sleep(0.3)
+            put(server, "k", b"w")
+    finally:
+        assert server.stop() == 0
