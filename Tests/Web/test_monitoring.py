@@ -1,7 +1,9 @@
 """The monitor server of a real `keyquarry serve`: /metrics read by Prometheus's own
-text parser after a scripted workload, /debug/vars, and the health endpoints."""
+text parser after a scripted workload, /debug/vars, the health endpoints, and the HTTP
+connection rules it shares with the gateway."""
 import json
 import signal
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -201,3 +203,22 @@ def test_monitor_over_tls_and_a_unix_socket(tmp_path):
     finally:
         assert unix.stop() == 0
     assert not path.exists(), "the socket file is removed on shutdown"
+
+
+def test_the_monitor_closes_idle_connections_and_answers_unparsable_requests():
+    from test_gateway_wire import read_responses, read_until_closed
+
+    server = Server(extra_env={"KEYQUARRY_HTTP_IDLE_TIMEOUT": "1s"}, args=MONITORED)
+    try:
+        host, port = server.monitor.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as idle, \
+                socket.create_connection((host, int(port)), timeout=10) as big:
+            started = time.time()
+            idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert read_responses(idle, 1)[0][0] == 200
+            big.sendall(b"GET /metrics HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 90_000 + b"\r\n\r\n")
+            status, headers, body = read_responses(big, 1)[0]
+            assert status == 431 and headers["connection"] == "close" and json.loads(body)["code"] == 3
+            assert read_until_closed(idle, started + 5) == b"" and time.time() - started >= 0.9
+    finally:
+        assert server.stop() == 0
