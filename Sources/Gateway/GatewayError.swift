@@ -5,6 +5,7 @@ import GRPCServer
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 
 /// Every failure leaves as `{"code": <gRPC code>, "message": "…", "details": []}` with the
 /// HTTP status grpc-gateway uses for that code.
@@ -50,6 +51,13 @@ struct GatewayError: Error {
     case let error as RPCError: self.init(code: error.code, message: error.message)
     case is NIOTooManyBytesError:
       self.init(code: .failedPrecondition, message: "request body is larger than the maximum", status: .contentTooLarge)
+    case HTTPParserError.headerOverflow:
+      // NIO counts the request line with the header fields, so a long URI lands here too.
+      self.init(
+        code: .invalidArgument, message: "the request line and header fields are larger than 80 KiB",
+        status: .requestHeaderFieldsTooLarge)
+    case let error as HTTPParserError:
+      self.init(code: .invalidArgument, message: "malformed HTTP request: \(error)")
     case let error as HTTPError:
       let code: RPCError.Code = error.status == .notFound ? .notFound : .invalidArgument
       self.init(code: code, message: error.body ?? error.status.reasonPhrase, status: error.status)

@@ -1,5 +1,4 @@
 import Core
-import GRPCCore
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
@@ -16,7 +15,8 @@ import NIOHTTP1
 ///   connection: 431 when the request line and header fields pass NIO's 80 KiB (a URI
 ///   that long counts there too), 400 for anything else malformed. The answer waits for
 ///   the responses to the requests before it (HTTP/1.1 answers in order). A parser error
-///   inside a request's body goes on to whoever has that request.
+///   inside a request's body goes on to whoever has that request, which answers it with
+///   the same error (`GatewayError`).
 final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
   typealias InboundIn = HTTPServerRequestPart
   typealias InboundOut = HTTPServerRequestPart
@@ -90,15 +90,8 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
   func errorCaught(context: ChannelHandlerContext, error: any Error) {
     if closing || rejected != nil { return }  // the decoder's later complaints about the same bytes
-    guard let parserError = error as? HTTPParserError, !readingRequest else {
-      return context.fireErrorCaught(error)
-    }
-    let rejection =
-      parserError == .headerOverflow
-      ? GatewayError(
-        code: .invalidArgument, message: "the request line and header fields are larger than 80 KiB",
-        status: .requestHeaderFieldsTooLarge)
-      : GatewayError.invalid("malformed HTTP request: \(parserError)")
+    guard error is HTTPParserError, !readingRequest else { return context.fireErrorCaught(error) }
+    let rejection = GatewayError(error)
     if open == 0 { reject(rejection, context: context) } else { rejected = rejection }
   }
 

@@ -49,12 +49,11 @@ public final class HTTPListener: Sendable {
       case .tcp(let host, let port): .hostname(host == "localhost" ? "127.0.0.1" : host, port: port)
       case .unix(let path): .unixDomainSocket(path: path)
       }
-    let idleTimeout = idleTimeout
     let http1 = HTTPServerBuilder.http1(
       configuration: .init(
         additionalChannelHandlers: [
           FrontHandlersInstaller(
-            [HTTPConnectionGuard(idleTimeout: idleTimeout, serverName: Self.serverName)] + frontHandlers())
+            [HTTPConnectionGuard(idleTimeout: self.idleTimeout, serverName: Self.serverName)] + frontHandlers())
         ]))
     let server: HTTPServerBuilder =
       if let tls {

@@ -158,6 +158,11 @@ def test_requests_http_cannot_parse_get_json_errors_after_the_answers_before_the
             assert headers["connection"] == "close" and headers["content-type"] == "application/json"
             error = json.loads(body)
             assert error["code"] == 3 and error["message"] and error["details"] == []
+    # Inside a body the route has the request: the same error, from the route.
+    with connect(server) as sock:
+        sock.sendall(b"PUT /v1/keys/k HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n")
+        status, _, body = read_responses(sock, 1)[0]
+        assert status == 400 and json.loads(body)["code"] == 3
     with connect(server) as sock:  # and the server goes on serving
         sock.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n\r\n")
         assert read_responses(sock, 1)[0][:3:2] == (200, b"v")
