@@ -115,6 +115,7 @@ def test_idle_connections_are_closed_and_busy_ones_kept():
         for sock in (events, watch):
             sock.settimeout(5)
             assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        assert read_until_closed(idle, started + 0.5) is None, "not closed before its timeout"
         # A client that keeps asking, on the direct path and on Hummingbird's, is never idle.
         while time.time() < started + 2.5:
             busy.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/keys/k?x=1 HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -122,7 +123,6 @@ def test_idle_connections_are_closed_and_busy_ones_kept():
             time.sleep(0.3)
         for sock in (idle, half):
             assert read_until_closed(sock, started + 5) == b"", "closed about a second after its last request part"
-        assert time.time() - started >= 0.9
         # The quiet streams are still open and still deliver.
         put(server, "k", b"changed")
         for sock, change in ((events, b"UPDATED"), (watch, b"Y2hhbmdlZA")):  # the new value's base64
