@@ -157,7 +157,7 @@ final class DirectEventsHandler: ChannelDuplexHandler, RemovableChannelHandler {
     stream?.ended = true
     stream?.heartbeat?.cancel()
     if slow { return context.close(promise: nil) }
-    encoder.writeAndFlush(NIOAny(HTTPChunk.last)).whenComplete { _ in context.close(promise: nil) }
+    encoder.writeAndFlush(NIOAny(HTTPChunk.last)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
   }
 }
 
