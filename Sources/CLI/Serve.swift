@@ -35,6 +35,11 @@ struct Serve: AsyncParsableCommand {
   @Option(name: .customLong("http-address"), help: "Address of the REST gateway.")
   var httpAddress: String?
 
+  @Option(
+    name: .customLong("event-loops"),
+    help: "Event-loop threads serving the listeners (default 0: one per CPU this process may run on).")
+  var eventLoops: String?
+
   @Option(name: .customLong("snapshot-interval"), help: "Take a snapshot this often (e.g. 5m).")
   var snapshotInterval: String?
 
@@ -67,7 +72,7 @@ struct Serve: AsyncParsableCommand {
     let values: [(String, String?)] = [
       ("listen_address", listen), ("name", name), ("ssl_certfile", sslCertfile),
       ("ssl_keyfile", sslKeyfile), ("monitor_address", monitorAddress),
-      ("http_address", httpAddress), ("snapshot.interval", snapshotInterval),
+      ("http_address", httpAddress), ("event_loops", eventLoops), ("snapshot.interval", snapshotInterval),
       ("log_level", logLevel), ("log_json", logJSON.map(String.init)),
       ("prometheus", prometheus.map(String.init)), ("expvar", expvar.map(String.init)),
       ("pprof", pprof.map(String.init)), ("trace", trace.map(String.init)),

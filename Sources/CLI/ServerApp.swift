@@ -15,6 +15,7 @@ struct ServerApp {
   let config: ServerConfig
 
   func run() async throws {
+    let eventLoops = SharedEventLoops.configure(requested: config.eventLoops)
     let logger = makeLogger()
     // Before anything records a metric or a span.
     let registry = config.prometheus ? MetricsBackend.bootstrap() : nil
@@ -52,7 +53,7 @@ struct ServerApp {
         logger: logger, admin: hooks, readiness: readiness)
       listeners.append(.init(service: gateway))
     }
-    var metadata: Logger.Metadata = ["address": "\(config.listenAddress)"]
+    var metadata: Logger.Metadata = ["address": "\(config.listenAddress)", "event_loop_threads": "\(eventLoops)"]
     for (key, value) in config.effectiveValues { metadata["config.\(key)"] = "\(value)" }
     logger.info("starting server", metadata: metadata)
     if config.sslCertfile.isEmpty {

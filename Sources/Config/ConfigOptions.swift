@@ -65,6 +65,7 @@ extension ConfigOption {
     .string("name", \.name),
     .duration("graceful_shutdown_timeout", aliases: ["graceful_stop_timeout"], \.gracefulShutdownTimeout),
     .duration("shutdown_delay", \.shutdownDelay),
+    .count("event_loops", \.eventLoops),
     ConfigOption(key: "log_level", apply: { config, text throws(ValueError) in
       let level = text.uppercased()
       guard LogLevelName.all.contains(level) else {

@@ -10,6 +10,8 @@ public struct ServerConfig: Sendable, Equatable {
   /// How long the listeners keep serving after a graceful shutdown starts, with /readyz
   /// already 503, so that load balancers stop sending requests first.
   public var shutdownDelay: Duration = .zero
+  /// Event-loop threads serving every listener; 0: one per CPU the process may run on.
+  public var eventLoops = 0
   public var logLevel = LogLevelName.info
   public var logJSON = false
   public var logEvents = false

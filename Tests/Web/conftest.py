@@ -16,14 +16,16 @@ OUTPUT = ROOT / "test-output"
 
 
 class Server:
-    def __init__(self, extra_env=None, args=()):
+    def __init__(self, extra_env=None, args=(), cpus=None):
         self.home = tempfile.mkdtemp(prefix="kq-web-")
         env = {k: v for k, v in os.environ.items() if not k.startswith("KEYQUARRY_")}
         env.update({"HOME": self.home, **(extra_env or {})})
         self.log = open(os.path.join(self.home, "server.log"), "w+")
         self.process = subprocess.Popen(
             [BINARY, "serve", "--listen", "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--log-json", *args],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=self.home)
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=self.home,
+            # `cpus`: the CPUs the server may run on, as `taskset` would set them
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
         self.grpc = self._address("grpc listening")
         self.http = "http://" + self._address("http listening")
         self.monitor = "http://" + self._address("monitor listening") if "--monitor-address" in args else None
