@@ -11,7 +11,7 @@ public struct GatewayOptions: Sendable {
   public var corsOrigins: [String] = []
   public var sseHeartbeat: Duration = .seconds(15)
   /// nil: idle connections stay open.
-  public var idleTimeout: Duration? = .seconds(75)
+  public var idleTimeout: Duration? = HTTPListener.defaultIdleTimeout
   public var serveUI = true
   public var telemetry = Telemetry()
 

@@ -12,6 +12,10 @@ import Synchronization
 /// An HTTP/1.1 server on a TCP address or a unix socket, with TLS when given: the
 /// gateway's and the monitor's. Logs "`<name>` listening" with the bound address.
 public final class HTTPListener: Sendable {
+  /// How long an idle keep-alive connection stays open unless told otherwise: nginx's
+  /// default, and `http_idle_timeout`'s in the server's configuration.
+  public static let defaultIdleTimeout: Duration = .seconds(75)
+
   public let address: ListenAddress
   private let name: String
   private let tls: TLSFiles?

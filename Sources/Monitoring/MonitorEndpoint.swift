@@ -13,7 +13,7 @@ public struct MonitorOptions: Sendable {
   public var expvar = false
   public var pprof = false
   /// nil: idle connections stay open.
-  public var idleTimeout: Duration? = .seconds(75)
+  public var idleTimeout: Duration? = HTTPListener.defaultIdleTimeout
   /// The build version, shown in /debug/vars.
   public var version = ""
 

@@ -50,6 +50,8 @@ import Testing
     #expect(config.store.eventStreamBufferSize == 10_000)
     #expect(config.httpAddress == "localhost:33971")
     #expect(config.monitorAddress == "localhost:33970")
+    #expect(config.eventLoops == 0, "one loop per CPU the server may run on")
+    #expect(config.httpIdleTimeout == .seconds(75))
     #expect(config.name.isEmpty == false)
   }
 
@@ -148,6 +150,10 @@ import Testing
     try await expectFailure("invalid value 'maybe' for log_json", env: ["KEYQUARRY_LOG_JSON": "maybe"])
     try await expectFailure("invalid value 'LOUD' for log_level (flag", flags: ["log_level": "LOUD"])
     try await expectFailure("revision_limit", env: ["KEYQUARRY_REVISION_LIMIT": "-2"])
+    try await expectFailure(
+      "invalid value 'two' for event_loops (environment variable KEYQUARRY_EVENT_LOOPS)",
+      env: ["KEYQUARRY_EVENT_LOOPS": "two"])
+    try await expectFailure("invalid value '-1' for event_loops (flag", flags: ["event_loops": "-1"])
     try await expectFailure("prune_to must be less than prune_at", yaml: "prune_interval: 1s\nprune_at: 10\nprune_to: 20\n")
     try await expectFailure("eager_prune_to must be less than eager_prune_at", yaml: "eager_prune_at: 5\neager_prune_to: 5\n")
     try await expectFailure("ssl_certfile and ssl_keyfile", env: ["KEYQUARRY_SSL_CERTFILE": "/tmp/cert.pem"])
