@@ -139,11 +139,19 @@ final class DirectEventsHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
   // MARK: What the fanout calls
 
-  func writeEvent(_ event: inout EncodedEvent) -> EventLoopFuture<Void>? {
-    guard let context, let stream, !stream.ended, !stream.replay.includes(event.event) else { return nil }
+  func writeEvent(_ event: inout EncodedEvent) -> FanoutWrite {
+    guard let context, let stream, !stream.ended, !stream.replay.includes(event.event) else { return .gone }
+    let chunk = event.chunk(ndjson: stream.ndjson)
+    // Below NIO's high-water mark nothing but the socket stands between the chunk and the
+    // client, so only chunks written past it (a client that stopped reading) are held
+    // and counted, and pay for a promise.
+    if context.channel.isWritable {
+      writeChunk(chunk)
+      return .accepted
+    }
     let promise = context.eventLoop.makePromise(of: Void.self)
-    writeChunk(event.chunk(ndjson: stream.ndjson), promise: promise)
-    return promise.futureResult
+    writeChunk(chunk, promise: promise)
+    return .held(promise.futureResult)
   }
 
   func flushEvents() {
@@ -165,7 +173,7 @@ final class DirectEventsHandler: ChannelDuplexHandler, RemovableChannelHandler {
 struct SSEWatchTarget: FanoutTarget {
   let handler: NIOLoopBound<DirectEventsHandler>
 
-  func write(_ event: inout EncodedEvent) -> EventLoopFuture<Void>? { handler.value.writeEvent(&event) }
+  func write(_ event: inout EncodedEvent) -> FanoutWrite { handler.value.writeEvent(&event) }
   func end(slow: Bool) { handler.value.endStream(slow: slow) }
   func flush() { handler.value.flushEvents() }
 }

@@ -4,17 +4,27 @@ import Synchronization
 
 /// A watch stream on an event loop: a gRPC stream or an SSE response. Called on its loop only.
 public protocol FanoutTarget: Sendable {
-  /// Writes the event without flushing; returns when it has gone out to the socket, or
-  /// nil when the stream is gone.
-  func write(_ event: inout EncodedEvent) -> EventLoopFuture<Void>?
+  /// Writes the event without flushing.
+  func write(_ event: inout EncodedEvent) -> FanoutWrite
   /// Ends the stream: after the last event at shutdown, or because the watcher is too slow.
   func end(slow: Bool)
   /// Flushes what `write` wrote (cheap when there is nothing to flush).
   func flush()
 }
 
+/// How a watch stream took an event.
+public enum FanoutWrite {
+  /// The stream is gone: the event is dropped.
+  case gone
+  /// Written to a channel that has room: nothing holds it back on its way to the socket.
+  case accepted
+  /// Written, but it may wait (a full socket buffer, a closed flow-control window) until
+  /// this completes.
+  case held(EventLoopFuture<Void>)
+}
+
 /// Feeds a pushed watch (`Store.watch(_:into:)`) to a stream on an event loop. Counts
-/// the events that are queued or written but not yet on the socket, so that a watcher
+/// the events that are queued or held back on their way to the socket, so that a watcher
 /// that stops reading fills its bounded queue and meets the slow-consumer rule instead
 /// of buffering without bound.
 public final class FanoutSink<Target: FanoutTarget>: EventSink, FanoutDelivery {
@@ -39,11 +49,10 @@ public final class FanoutSink<Target: FanoutTarget>: EventSink, FanoutDelivery {
   public func end(slow: Bool) { fanout.end(self, slow: slow) }
 
   func deliver(_ event: inout EncodedEvent) {
-    guard let written = target.write(&event) else {
-      queued.subtract(1, ordering: .relaxed)
-      return
+    switch target.write(&event) {
+    case .gone, .accepted: queued.subtract(1, ordering: .relaxed)
+    case .held(let written): written.whenComplete { _ in self.queued.subtract(1, ordering: .relaxed) }
     }
-    written.whenComplete { _ in self.queued.subtract(1, ordering: .relaxed) }
   }
 
   func close(slow: Bool) { target.end(slow: slow) }

@@ -6,13 +6,20 @@ import Synchronization
 /// in batches: one wake-up of the loop, one encoding per event and one flush per
 /// connection for a whole batch, instead of a task per watcher.
 public final class LoopFanout: Sendable {
-  fileprivate enum Item {
-    case event(any FanoutDelivery, Event)
-    case end(any FanoutDelivery, slow: Bool)
+  /// What the next drain delivers. A publisher hands an event to all its watchers at once,
+  /// so each distinct event is kept once and a watcher's item only points at it: a copy
+  /// of an `Event` per watcher would retain and release its every string and value.
+  fileprivate struct Batch {
+    enum Item {
+      case event(any FanoutDelivery, at: Int)
+      case end(any FanoutDelivery, slow: Bool)
+    }
+    var events: [Event] = []
+    var items: [Item] = []
   }
 
   public let eventLoop: any EventLoop
-  private let pending = Mutex<[Item]>([])
+  private let pending = Mutex(Batch())
 
   private init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
 
@@ -29,33 +36,41 @@ public final class LoopFanout: Sendable {
     }
   }
 
-  func send(_ event: Event, to delivery: any FanoutDelivery) { enqueue(.event(delivery, event)) }
+  func send(_ event: Event, to delivery: any FanoutDelivery) {
+    enqueue { batch in
+      if batch.events.last?.sequence != event.sequence { batch.events.append(event) }
+      batch.items.append(.event(delivery, at: batch.events.count - 1))
+    }
+  }
 
-  func end(_ delivery: any FanoutDelivery, slow: Bool) { enqueue(.end(delivery, slow: slow)) }
+  func end(_ delivery: any FanoutDelivery, slow: Bool) { enqueue { $0.items.append(.end(delivery, slow: slow)) } }
 
-  private func enqueue(_ item: Item) {
-    let first = pending.withLock { items in
-      items.append(item)
-      return items.count == 1
+  private func enqueue(_ add: (inout Batch) -> Void) {
+    let first = pending.withLock { batch in
+      add(&batch)
+      return batch.items.count == 1
     }
     if first { eventLoop.execute { self.drain() } }
   }
 
   private func drain() {
-    let items = pending.withLock { items in
+    let batch = pending.withLock { batch in
       // The next batch starts with this one's capacity instead of growing from empty.
-      defer { items.removeAll(keepingCapacity: true) }
-      return items
+      defer {
+        batch.events.removeAll(keepingCapacity: true)
+        batch.items.removeAll(keepingCapacity: true)
+      }
+      return batch
     }
-    var encoded: EncodedEvent?
+    var encoded: (index: Int, event: EncodedEvent)?
     var written: [any FanoutDelivery] = []
-    written.reserveCapacity(items.count)
-    for item in items {
+    written.reserveCapacity(batch.items.count)
+    for item in batch.items {
       switch item {
-      case .event(let delivery, let event):
-        // Publishers enqueue an event for all its watchers at once: one encoding serves the run.
-        if encoded?.event.sequence != event.sequence { encoded = EncodedEvent(event) }
-        delivery.deliver(&encoded!)
+      case .event(let delivery, let index):
+        // One encoding serves the run of watchers of one event.
+        if encoded?.index != index { encoded = (index, EncodedEvent(batch.events[index])) }
+        delivery.deliver(&encoded!.event)
         written.append(delivery)
       case .end(let delivery, let slow):
         delivery.close(slow: slow)
@@ -65,8 +80,8 @@ public final class LoopFanout: Sendable {
   }
 }
 
-/// The loop side of a `FanoutSink`.
-protocol FanoutDelivery: Sendable {
+/// The loop side of a `FanoutSink` (a class: its existential is one reference to retain).
+protocol FanoutDelivery: AnyObject, Sendable {
   func deliver(_ event: inout EncodedEvent)
   func close(slow: Bool)
   func flush()

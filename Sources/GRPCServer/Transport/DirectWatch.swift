@@ -34,8 +34,9 @@ struct GRPCWatchTarget: FanoutTarget {
   let handler: NIOLoopBound<GRPCConnectionHandler>
   let streamID: HTTP2StreamID
 
-  func write(_ event: inout EncodedEvent) -> EventLoopFuture<Void>? {
-    handler.value.writeEvent(event.grpc(), on: streamID)
+  /// Always `held`: HTTP/2 flow control can hold an event back while the socket has room.
+  func write(_ event: inout EncodedEvent) -> FanoutWrite {
+    handler.value.writeEvent(event.grpc(), on: streamID).map(FanoutWrite.held) ?? .gone
   }
 
   func end(slow: Bool) { handler.value.endWatch(on: streamID, slow: slow) }
