@@ -2,7 +2,6 @@ import Core
 import GRPCCore
 import KeyquarryProtos
 import NIOCore
-import NIOHTTP2
 
 /// WatchStream served by the connection itself: the subscription pushes each event
 /// through the event loop's `LoopFanout` straight onto the stream, so a thousand
@@ -32,11 +31,10 @@ extension KeyQuarryService {
 /// One direct watch's stream, as its `FanoutSink` writes to it.
 struct GRPCWatchTarget: FanoutTarget {
   let handler: NIOLoopBound<GRPCConnectionHandler>
-  let streamID: HTTP2StreamID
+  let streamID: StreamID
 
-  /// Always `held`: HTTP/2 flow control can hold an event back while the socket has room.
   func write(_ event: inout EncodedEvent) -> FanoutWrite {
-    handler.value.writeEvent(event.grpc(), on: streamID).map(FanoutWrite.held) ?? .gone
+    handler.value.writeEvent(event.grpc(), on: streamID)
   }
 
   func end(slow: Bool) { handler.value.endWatch(on: streamID, slow: slow) }

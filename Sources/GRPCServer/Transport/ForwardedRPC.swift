@@ -1,6 +1,5 @@
 import GRPCCore
 import NIOCore
-import NIOHTTP2
 import Synchronization
 
 /// An RPC that GRPCServer runs (with its interceptors): the connection handler feeds its
@@ -23,7 +22,7 @@ struct ForwardedRPC {
 
   /// Starts the RPC with its metadata and returns what GRPCServer needs to run it.
   static func start(
-    _ descriptor: MethodDescriptor, metadata: Metadata, streamID: HTTP2StreamID,
+    _ descriptor: MethodDescriptor, metadata: Metadata, streamID: StreamID,
     handler: NIOLoopBound<GRPCConnectionHandler>, peers: Peers
   ) -> (ForwardedRPC, Accepted) {
     let (requests, continuation) = AsyncThrowingStream.makeStream(of: RPCRequestPart<PrefixedMessage>.self)
@@ -91,7 +90,7 @@ struct Peers: Sendable {
 private struct ResponseWriter: ClosableRPCWriterProtocol {
   typealias Element = RPCResponsePart<PrefixedMessage>
   let handler: NIOLoopBound<GRPCConnectionHandler>
-  let streamID: HTTP2StreamID
+  let streamID: StreamID
 
   func write(_ part: Element) async throws {
     let promise = handler.eventLoop.makePromise(of: Void.self)

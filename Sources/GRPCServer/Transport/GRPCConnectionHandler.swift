@@ -2,28 +2,27 @@ import Core
 import GRPCCore
 import NIOCore
 import NIOHPACK
-import NIOHTTP2
 
 /// What every connection of one listener shares.
 struct ConnectionSettings: Sendable {
   /// What is served on the connection; every other call goes through GRPCServer.
   var direct: [String: DirectRoute]
   var maxRequestPayload: Int
-  /// Inbound flow-control window kept open per connection and per stream.
-  var targetWindow: Int
+  /// HTTP/2 windows, stream and frame limits.
+  var http2: HTTP2Session.Configuration
   /// Hands a forwarded RPC to the transport's `listen`, which runs it in GRPCServer.
   var accept: @Sendable (ForwardedRPC.Accepted) -> Void
 }
 
-/// Serves gRPC on one HTTP/2 connection, frame by frame, with no channel and no task per
-/// call: a direct method is answered right here on the event loop, a direct watch's
+/// Serves gRPC on one HTTP/2 connection (its `HTTP2Session`), with no channel and no task
+/// per call: a direct method is answered right here on the event loop, a direct watch's
 /// events are written as they come (`writeEvent`); any other RPC is handed to GRPCServer
 /// and its response parts come back through `writeResponse`. It also
 /// keeps the connection alive (`Keepalive`) and drains it on graceful shutdown (GOAWAY,
 /// then close once the open calls are done).
-final class GRPCConnectionHandler: ChannelInboundHandler {
-  typealias InboundIn = HTTP2Frame
-  typealias OutboundOut = HTTP2Frame
+final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
+  typealias InboundIn = ByteBuffer
+  typealias OutboundOut = ByteBuffer
 
   private struct Call {
     enum Route {
@@ -39,26 +38,25 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     var requestEnded = false
     /// A forwarded request that broke off: what else the client sends is dropped.
     var requestDropped = false
+    /// A forwarded call's response headers have gone.
     var responseStarted = false
-    var responseEnded = false
   }
 
   private let settings: ConnectionSettings
-  private var calls: [HTTP2StreamID: Call] = [:]
+  private var session: HTTP2Session!
+  /// The calls whose responses have not ended.
+  private var calls: [StreamID: Call] = [:]
   private var context: ChannelHandlerContext?
   private var peers: Peers?
-  private var reading = false
-  private var flushPending = false
-  /// Watch events written since the last flush.
-  private var eventsUnflushed = false
-  private var flushScheduled = false
   private var loopBound: NIOLoopBound<GRPCConnectionHandler>?
   private var keepalive = Keepalive()
   private var keepaliveTask: RepeatedTask?
-  private var lastStreamID = HTTP2StreamID.rootStream
   private var draining = false
 
-  init(settings: ConnectionSettings) { self.settings = settings }
+  init(settings: ConnectionSettings) {
+    self.settings = settings
+    session = HTTP2Session(configuration: settings.http2, delegate: self)
+  }
 
   func handlerAdded(context: ChannelHandlerContext) {
     self.context = context
@@ -68,58 +66,40 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     keepaliveTask = context.eventLoop.scheduleRepeatedTask(
       initialDelay: Keepalive.interval, delay: Keepalive.interval
     ) { _ in handler.value.keepaliveTick() }
+    if context.channel.isActive { session.start(context) }
   }
 
   func handlerRemoved(context: ChannelHandlerContext) {
     keepaliveTask?.cancel()
+    session.stop()
     self.context = nil
     loopBound = nil
   }
 
+  func channelActive(context: ChannelHandlerContext) {
+    session.start(context)
+    context.fireChannelActive()
+  }
+
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-    reading = true
     keepalive.heardFrom = true
-    let frame = unwrapInboundIn(data)
-    switch frame.payload {
-    case .headers(let headers):
-      received(headers: headers.headers, endStream: headers.endStream, on: frame.streamID)
-    case .data(let data):
-      if case .byteBuffer(let bytes) = data.data {
-        received(data: bytes, endStream: data.endStream, on: frame.streamID)
-      }
-    default:
-      break  // NIOHTTP2Handler deals with the rest (SETTINGS, PING, WINDOW_UPDATE, …)
-    }
+    session.read(unwrapInboundIn(data))
   }
 
   func channelReadComplete(context: ChannelHandlerContext) {
-    reading = false
-    if flushPending {
-      flushPending = false
-      context.flush()
-    }
+    session.readComplete()
+    closeIfDrained()
     context.fireChannelReadComplete()
   }
 
   func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-    switch event {
-    case let closed as StreamClosedEvent:
-      if let call = calls.removeValue(forKey: closed.streamID) {
-        abandon(call)
-        closeIfDrained()
-      }
-    case let window as NIOHTTP2WindowUpdatedEvent:
-      replenish(window)
-    case is ChannelShouldQuiesceEvent:
-      drain()
-    default:
-      break
-    }
+    if event is ChannelShouldQuiesceEvent { drain() }
     context.fireUserInboundEventTriggered(event)
   }
 
   func channelInactive(context: ChannelHandlerContext) {
     keepaliveTask?.cancel()
+    session.stop()
     for call in calls.values { abandon(call) }
     calls.removeAll()
     context.fireChannelInactive()
@@ -127,7 +107,6 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
   /// The client has gone before the response ended: stop the work done for it.
   private func abandon(_ call: Call) {
-    guard !call.responseEnded else { return }
     switch call.route {
     case .forwarded(let rpc):
       rpc.cancel()
@@ -140,19 +119,12 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
   }
 
   func errorCaught(context: ChannelHandlerContext, error: any Error) {
-    // A stream error has reset that stream only; anything else ends the connection.
-    if error is NIOHTTP2Errors.StreamError { return }
     context.close(promise: nil)
   }
 
   // MARK: Requests
 
-  private func received(headers: HPACKHeaders, endStream: Bool, on id: HTTP2StreamID) {
-    guard calls.index(forKey: id) == nil else {
-      if endStream { requestEnded(on: id) }  // trailers from the client end its side
-      return
-    }
-    lastStreamID = max(lastStreamID, id)
+  func opened(_ id: StreamID, headers: HPACKHeaders, endStream: Bool) {
     let head = RequestHead(headers)
     if let rejection = GRPCWire.rejection(of: head) {
       return refuse(id, with: rejection, requestEnded: endStream)
@@ -177,7 +149,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     if endStream { end(call, on: id) } else { calls[id] = call }
   }
 
-  private func received(data: ByteBuffer, endStream: Bool, on id: HTTP2StreamID) {
+  func received(data: ByteBuffer, endStream: Bool, on id: StreamID) {
     guard var call = calls.removeValue(forKey: id) else { return }  // answered already
     if call.requestDropped {
       call.requestEnded = call.requestEnded || endStream
@@ -203,12 +175,18 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     if endStream { end(call, on: id) } else { calls[id] = call }
   }
 
-  private func requestEnded(on id: HTTP2StreamID) {
+  func receivedTrailers(on id: StreamID) {
     if let call = calls.removeValue(forKey: id) { end(call, on: id) }
   }
 
+  func wasReset(_ id: StreamID) {
+    guard let call = calls.removeValue(forKey: id) else { return }
+    abandon(call)
+    closeIfDrained()
+  }
+
   /// The client has sent its whole request (`call` is out of `calls`).
-  private func end(_ call: Call, on id: HTTP2StreamID) {
+  private func end(_ call: Call, on id: StreamID) {
     var call = call
     call.requestEnded = true
     let incomplete = RPCError(code: .internalError, message: "the request ended inside a message")
@@ -234,13 +212,13 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
   private func answer(
     _ method: DirectMethod, request: PrefixedMessage, clientID: String?, started: ContinuousClock.Instant?,
-    on id: HTTP2StreamID
+    on id: StreamID
   ) {
     do {
       let response = try method.call(request, clientID)
-      write(.headers(.init(headers: GRPCWire.responseHeaders)), on: id)
-      write(.data(.init(data: .byteBuffer(response.buffer))), on: id)
-      write(.headers(.init(headers: GRPCWire.okTrailers, endStream: true)), on: id)
+      session.sendHeaders(GRPCWire.responseHead, on: id)
+      session.sendData(response.buffer, on: id)
+      session.sendHeaders(GRPCWire.okTrailers, on: id, endStream: true)
       if let started { method.metrics?.record(nil, duration: .now - started) }
     } catch {
       reject(method.metrics, started: started, with: error, on: id, requestEnded: true)
@@ -249,7 +227,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
   /// Answers a direct call with the error that ended it.
   private func reject(
-    _ metrics: MethodMetrics?, started: ContinuousClock.Instant?, with error: any Error, on id: HTTP2StreamID,
+    _ metrics: MethodMetrics?, started: ContinuousClock.Instant?, with error: any Error, on id: StreamID,
     requestEnded: Bool
   ) {
     let (status, metadata) = GRPCWire.status(of: error)
@@ -259,7 +237,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
   /// A request that broke off (`call` is out of `calls`): a direct call is answered with
   /// the error; a forwarded one sees it as the end of its requests and GRPCServer answers.
-  private func fail(_ call: Call, on id: HTTP2StreamID, with error: any Error) {
+  private func fail(_ call: Call, on id: StreamID, with error: any Error) {
     switch call.route {
     case .direct(let method, _, let started):
       reject(method.metrics, started: started, with: error, on: id, requestEnded: call.requestEnded)
@@ -279,9 +257,10 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
   }
 
   /// Ends a stream with one header block; a client still sending is told to stop.
-  private func refuse(_ id: HTTP2StreamID, with headers: HPACKHeaders, requestEnded: Bool) {
-    write(.headers(.init(headers: headers, endStream: true)), on: id)
-    if !requestEnded { write(.rstStream(.noError), on: id) }
+  private func refuse(_ id: StreamID, with headers: HPACKHeaders, requestEnded: Bool) {
+    session.sendHeaders(HeaderBlock(headers), on: id, endStream: true)
+    if !requestEnded { session.reset(id, .noError) }
+    session.flushSoon()
   }
 
   // MARK: Direct watches
@@ -290,7 +269,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
   /// events come through `writeEvent` in the same loop's later turns.
   private func subscribe(
     _ call: Call, _ watch: DirectWatch, request: PrefixedMessage, clientID: String?,
-    started: ContinuousClock.Instant?, on id: HTTP2StreamID
+    started: ContinuousClock.Instant?, on id: StreamID
   ) {
     guard let context, let loopBound else { return }
     let sink = FanoutSink(
@@ -299,94 +278,95 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
       let subscription = try watch.start(request, clientID, sink)
       var call = call
       call.route = .watching(subscription, metrics: watch.metrics, started: started)
-      call.responseStarted = true
       calls[id] = call
-      write(.headers(.init(headers: GRPCWire.responseHeaders)), on: id)
+      session.sendHeaders(GRPCWire.responseHead, on: id)
     } catch {
       reject(watch.metrics, started: started, with: error, on: id, requestEnded: true)
       closeIfDrained()
     }
   }
 
-  /// One event of a direct watch, flushed by `flushEvents`; nil when the stream is gone.
-  func writeEvent(_ message: ByteBuffer, on id: HTTP2StreamID) -> EventLoopFuture<Void>? {
-    guard let context, let call = calls[id], !call.responseEnded else { return nil }
+  /// One event of a direct watch, flushed by `flushEvents`.
+  func writeEvent(_ message: ByteBuffer, on id: StreamID) -> FanoutWrite {
+    guard let context, let call = calls[id], case .watching = call.route else { return .gone }
+    if context.channel.isWritable, session.canSendAtOnce(message.readableBytes, on: id) {
+      session.sendData(message, on: id)
+      return .accepted
+    }
     let promise = context.eventLoop.makePromise(of: Void.self)
-    context.write(
-      wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(message))))), promise: promise)
-    eventsUnflushed = true
-    return promise.futureResult
+    return session.sendData(message, on: id, promise: promise) == .gone ? .gone : .held(promise.futureResult)
   }
 
-  func flushEvents() {
-    guard eventsUnflushed else { return }
-    eventsUnflushed = false
-    context?.flush()
-  }
+  func flushEvents() { session.flush() }
 
   /// The server ended a direct watch: OK at shutdown, RESOURCE_EXHAUSTED for a slow watcher.
   /// A slow watcher's trailers wait behind the events its closed flow-control window
   /// holds back, so its stream is also reset with ENHANCE_YOUR_CALM, which gRPC clients
   /// read as RESOURCE_EXHAUSTED too (and which frees what is held back).
-  func endWatch(on id: HTTP2StreamID, slow: Bool) {
-    guard var call = calls[id], !call.responseEnded, case .watching(_, let metrics, let started) = call.route
-    else { return }
-    call.responseEnded = true
-    calls[id] = call
+  func endWatch(on id: StreamID, slow: Bool) {
+    guard let call = calls[id], case .watching(_, let metrics, let started) = call.route else { return }
+    calls[id] = nil
     let status =
       slow
       ? Status(code: .resourceExhausted, message: KeyQuarryService.slowWatcher.message) : Status(code: .ok, message: "")
-    write(.headers(.init(headers: GRPCWire.trailers(status, trailersOnly: false), endStream: true)), on: id)
-    if slow { write(.rstStream(.enhanceYourCalm), on: id) }
+    session.sendHeaders(HeaderBlock(GRPCWire.trailers(status, trailersOnly: false)), on: id, endStream: true)
+    if slow { session.reset(id, .enhanceYourCalm) }
+    session.flushSoon()
     if let started { metrics?.record(slow ? RPCError.Code.resourceExhausted : nil, duration: .now - started) }
+    closeIfDrained()
   }
 
   // MARK: Responses of forwarded RPCs
 
-  func writeResponse(_ part: RPCResponsePart<PrefixedMessage>, on id: HTTP2StreamID, promise: EventLoopPromise<Void>) {
-    guard var call = calls[id], !call.responseEnded else {
+  func writeResponse(_ part: RPCResponsePart<PrefixedMessage>, on id: StreamID, promise: EventLoopPromise<Void>) {
+    guard var call = calls[id] else {
       return promise.fail(RPCError(code: .cancelled, message: "the stream has closed"))
     }
     switch part {
     case .metadata(let metadata):
       call.responseStarted = true
-      write(.headers(.init(headers: GRPCWire.headers(metadata))), on: id, promise: promise)
+      calls[id] = call
+      session.sendHeaders(HeaderBlock(GRPCWire.headers(metadata)), on: id, promise: promise)
     case .message(let message):
       if !call.responseStarted {
         call.responseStarted = true
-        write(.headers(.init(headers: GRPCWire.responseHeaders)), on: id)
+        calls[id] = call
+        session.sendHeaders(GRPCWire.responseHead, on: id)
       }
-      write(.data(.init(data: .byteBuffer(message.buffer))), on: id, promise: promise)
+      session.sendData(message.buffer, on: id, promise: promise)
     case .status(let status, let metadata):
       let trailers = GRPCWire.trailers(status, metadata: metadata, trailersOnly: !call.responseStarted)
-      call.responseEnded = true
-      write(.headers(.init(headers: trailers, endStream: true)), on: id, promise: promise)
-      if !call.requestEnded { write(.rstStream(.noError), on: id) }
+      calls[id] = nil
+      session.sendHeaders(HeaderBlock(trailers), on: id, endStream: true, promise: promise)
+      if !call.requestEnded { session.reset(id, .noError) }
+      closeIfDrained()
     }
-    calls[id] = call
+    session.flushSoon()
   }
 
   /// The RPC failed without a status (GRPCServer always writes one; this is the fallback).
-  func reset(_ id: HTTP2StreamID) {
-    guard let call = calls[id], !call.responseEnded else { return }
-    calls[id]?.responseEnded = true
-    write(.rstStream(.internalError), on: id)
+  func reset(_ id: StreamID) {
+    guard calls.removeValue(forKey: id) != nil else { return }
+    session.reset(id, .internalError)
+    session.flushSoon()
+    closeIfDrained()
   }
 
   // MARK: The connection
 
-  /// Graceful shutdown: no new calls (streams after `lastStreamID` are refused and the
-  /// client may retry them elsewhere), close once the open ones are done.
+  /// Graceful shutdown: no new calls (streams the client opens after the GOAWAY are
+  /// refused and it may retry them elsewhere), close once the open ones are done.
   private func drain() {
     guard !draining else { return }
     draining = true
-    write(.goAway(lastStreamID: lastStreamID, errorCode: .noError, opaqueData: nil), on: .rootStream)
+    session.goAway()
+    session.flushSoon()
     closeIfDrained()
   }
 
   private func closeIfDrained() {
-    guard draining, calls.isEmpty, let context else { return }
-    context.flush()
+    guard draining, calls.isEmpty, session.openStreams == 0, let context else { return }
+    session.flush()
     context.close(promise: nil)
   }
 
@@ -396,37 +376,10 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     case .none:
       break
     case .ping:
-      write(.ping(HTTP2PingData(withInteger: .random(in: .min ... .max)), ack: false), on: .rootStream)
+      session.ping(.random(in: .min ... .max))
+      session.flushSoon()
     case .close:
       context.close(promise: nil)
     }
-  }
-
-  private func write(_ payload: HTTP2Frame.FramePayload, on id: HTTP2StreamID, promise: EventLoopPromise<Void>? = nil) {
-    guard let context else {
-      promise?.fail(ChannelError.ioOnClosedChannel)
-      return
-    }
-    context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: payload)), promise: promise)
-    if reading {
-      flushPending = true  // flushed by channelReadComplete
-    } else if !flushScheduled, let loopBound {
-      // Writes from other tasks (watch events fanned out to many streams of this
-      // connection) arrive as separate event-loop tasks: one flush after them all.
-      flushScheduled = true
-      context.eventLoop.execute {
-        loopBound.value.flushScheduled = false
-        loopBound.value.context?.flush()
-      }
-    }
-  }
-
-  /// Keeps the inbound windows open: once half of one is used, it is topped up again.
-  private func replenish(_ event: NIOHTTP2WindowUpdatedEvent) {
-    guard let window = event.inboundWindowSize, window <= settings.targetWindow / 2 else { return }
-    if event.streamID != .rootStream {
-      guard let call = calls[event.streamID], !call.requestEnded else { return }
-    }
-    write(.windowUpdate(windowSizeIncrement: settings.targetWindow - window), on: event.streamID)
   }
 }

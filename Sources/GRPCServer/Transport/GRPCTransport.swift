@@ -1,12 +1,11 @@
 import GRPCCore
 import NIOCore
 import NIOHPACK
-import NIOHTTP2
 import NIOPosix
 import NIOSSL
 import Synchronization
 
-/// keyquarry's gRPC server transport: HTTP/2 on SwiftNIO with one handler per connection
+/// keyquarry's gRPC server transport: HTTP/2 (keyquarry's own) on SwiftNIO with one handler per connection
 /// and nothing per call (grpc-swift's own transport makes a child channel, an async
 /// channel and a task for every RPC, which costs ten times the store call). Direct
 /// methods are answered on the event loop; GRPCServer runs the others through `listen`.
@@ -48,7 +47,7 @@ final class GRPCTransport: ServerTransport, Sendable {
   ) async throws {
     let (rpcs, accepted) = AsyncStream.makeStream(of: ForwardedRPC.Accepted.self)
     let settings = ConnectionSettings(
-      direct: direct, maxRequestPayload: maxRequestPayload, targetWindow: 4 << 20,
+      direct: direct, maxRequestPayload: maxRequestPayload, http2: Self.http2,
       accept: { accepted.yield($0) })
     let channel: any Channel
     do {
@@ -118,42 +117,25 @@ final class GRPCTransport: ServerTransport, Sendable {
     }
   }
 
-  /// Concurrent calls per connection (watches included).
-  static let maxConcurrentStreams = 4096
-
-  /// NIO closes a connection with ENHANCE_YOUR_CALM when its client sends too many
-  /// resets (RST_STREAM) or control frames (PING, SETTINGS) within a window. Its default,
-  /// 200 in 30 s, cut ordinary clients off and failed every call on their connection.
-  /// Stopping a watch or giving up on a call past its deadline is a reset: 1,000 a second.
-  static let resetLimit = (count: 1_000, window: TimeAmount.seconds(1))
-  /// grpc-go and grpc-java ping once per response they read, to size their windows. A
-  /// client's next ping waits for the ack, so none sends 1,000 within 20 ms (50,000 a
-  /// second, more calls than the server answers); a flood does. (NIO keeps a timestamp
-  /// per frame in the window: 8 KB per connection for each of the two guards.)
-  static let controlFrameLimit = (count: 1_000, window: TimeAmount.milliseconds(20))
+  /// HTTP/2 as every connection serves it.
+  static let http2 = HTTP2Session.Configuration(
+    targetWindow: 4 << 20,
+    // Concurrent calls per connection, watches included: a client that multiplexes its
+    // watches on one connection needs more than the 100 usual elsewhere.
+    maxConcurrentStreams: 4096,
+    maxHeaderListSize: HPACKDecoder.defaultMaxHeaderListSize,
+    // Stopping a watch or giving up on a call past its deadline is a reset: 1,000 a
+    // second are allowed (NIO's default, 200 in 30 s, cut ordinary clients off); a flood
+    // of resets ("rapid reset") closes the connection with ENHANCE_YOUR_CALM.
+    resetLimit: (1_000, .seconds(1)),
+    // grpc-go and grpc-java ping once per response they read, to size their windows. A
+    // client's next ping waits for the ack, so none sends 1,000 within 20 ms (50,000 a
+    // second, more calls than the server answers); a flood does.
+    controlFrameLimit: (1_000, .milliseconds(20)))
 
   private static func configure(_ channel: any Channel, tls: NIOSSLContext?, settings: ConnectionSettings) throws {
     let pipeline = channel.pipeline.syncOperations
     if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
-    var connection = NIOHTTP2Handler.ConnectionConfiguration()
-    connection.initialSettings = [
-      HTTP2Setting(parameter: .initialWindowSize, value: settings.targetWindow),
-      HTTP2Setting(parameter: .maxFrameSize, value: 1 << 14),
-      HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoder.defaultMaxHeaderListSize),
-      // Said out loud: NIO enforces 100 when nothing is advertised, and a client that
-      // multiplexes its watches on one connection needs more.
-      HTTP2Setting(parameter: .maxConcurrentStreams, value: maxConcurrentStreams),
-    ]
-    // RequestHead checks the request headers in the pass that reads them; NIO's own
-    // check of every header block, ours included, cost ~15% of a Get.
-    connection.headerBlockValidation = .disabled
-    connection.controlFrameRateLimit.maximumCount = controlFrameLimit.count
-    connection.controlFrameRateLimit.windowLength = controlFrameLimit.window
-    var stream = NIOHTTP2Handler.StreamConfiguration()
-    stream.streamResetFrameRateLimit.maximumCount = resetLimit.count
-    stream.streamResetFrameRateLimit.windowLength = resetLimit.window
-    try pipeline.addHandler(
-      NIOHTTP2Handler(mode: .server, connectionConfiguration: connection, streamConfiguration: stream))
     try pipeline.addHandler(GRPCConnectionHandler(settings: settings))
   }
 }

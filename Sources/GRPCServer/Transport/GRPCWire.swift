@@ -6,7 +6,9 @@ import NIOHPACK
 /// metadata, responses and statuses become headers.
 enum GRPCWire {
   static let responseHeaders: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
-  static let okTrailers: HPACKHeaders = ["grpc-status": "0"]
+  /// The header blocks of every successful unary call, encoded once.
+  static let responseHead = HeaderBlock(responseHeaders)
+  static let okTrailers = HeaderBlock(["grpc-status": "0"])
 
   /// The response that refuses a request whose headers are not a gRPC call we accept, or
   /// nil to go ahead. Only uncompressed messages are accepted, like grpc-swift's default.
