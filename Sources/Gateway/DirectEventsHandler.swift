@@ -42,6 +42,9 @@ final class DirectEventsHandler: ChannelDuplexHandler, RemovableChannelHandler {
   private var requests = InOrderTaking<HTTPRequestHead>()
   private var stream: Stream?
   private var unflushed = false
+  /// The channel is below NIO's high-water mark (kept from its events: asking the channel
+  /// for every event of a fan-out costs more than the event's own write).
+  private var writable = true
 
   init(store: Store, heartbeat: Duration, serverName: String) {
     self.store = store
@@ -52,6 +55,7 @@ final class DirectEventsHandler: ChannelDuplexHandler, RemovableChannelHandler {
   func handlerAdded(context: ChannelHandlerContext) {
     self.context = context
     encoder = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
+    writable = context.channel.isWritable
   }
 
   func handlerRemoved(context: ChannelHandlerContext) {
@@ -71,6 +75,11 @@ final class DirectEventsHandler: ChannelDuplexHandler, RemovableChannelHandler {
   func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
     requests.wrote(unwrapOutboundIn(data))
     context.write(data, promise: promise)
+  }
+
+  func channelWritabilityChanged(context: ChannelHandlerContext) {
+    writable = context.channel.isWritable
+    context.fireChannelWritabilityChanged()
   }
 
   func channelInactive(context: ChannelHandlerContext) {
@@ -145,7 +154,7 @@ final class DirectEventsHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // Below NIO's high-water mark nothing but the socket stands between the chunk and the
     // client, so only chunks written past it (a client that stopped reading) are held
     // and counted, and pay for a promise.
-    if context.channel.isWritable {
+    if writable {
       writeChunk(chunk)
       return .accepted
     }

@@ -2,6 +2,7 @@
 whichever path serves them (the direct GET, answered before Hummingbird, or a route),
 the `Connection: close` rule holds, idle connections are closed and unparsable requests
 get JSON errors."""
+import http.client
 import json
 import socket
 import time
@@ -185,3 +186,38 @@ def test_durations_past_int64_nanoseconds_are_accepted_and_serve():
             put(server, "k", b"w")
     finally:
         assert server.stop() == 0
+
+
+def test_an_event_stream_whose_socket_is_full_is_ended():
+    """A watcher that stops reading while writes come one at a time (so its queue only
+    grows once the socket holds events back): when the server's socket buffers and NIO's
+    high-water mark are full, its chunks are held and counted, and the slow-consumer rule
+    ends it. The server learns the channel's writability from NIO's events."""
+    server = Server(extra_env={"KEYQUARRY_EVENT_STREAM_BUFFER_SIZE": "5",
+                               "KEYQUARRY_EVENT_STREAM_SEND_TIMEOUT": "200ms",
+                               "KEYQUARRY_MAX_KEY_LENGTH": "60000"})
+    host, port = server.http.removeprefix("http://").rsplit(":", 1)
+
+    def subscribers():
+        with urllib.request.urlopen(f"{server.http}/v1/stats", timeout=10) as response:
+            return int(json.load(response).get("eventSubscribers", 0))
+
+    try:
+        with connect(server) as stalled:
+            stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            name = "full" + "x" * 15000  # every event carries the key: about 20 kB a chunk
+            stalled.sendall(f"GET /v1/events?keys={name} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+            deadline = time.time() + 10
+            while subscribers() != 1 and time.time() < deadline:
+                time.sleep(0.05)
+            writer = http.client.HTTPConnection(host, int(port), timeout=10)
+            puts = 0
+            while subscribers() == 1 and puts < 5000:  # 100 MB of events at most
+                for i in range(20):
+                    writer.request("PUT", f"/v1/keys/{name}", body=str(i).encode())
+                    assert writer.getresponse().read() is not None
+                puts += 20
+            writer.close()
+            assert subscribers() == 0, f"still watching after {puts} events"
+    finally:
+        server.stop()

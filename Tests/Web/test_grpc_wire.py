@@ -433,6 +433,37 @@ def test_a_watcher_that_stops_reading_is_ended_and_writers_go_on():
         server.stop()
 
 
+def test_a_watcher_whose_socket_is_full_is_ended():
+    """A client that opens its windows wide but stops reading the socket: once the
+    server's socket buffers and NIO's high-water mark are full, its events are held and
+    counted, and it is ended like a watcher with a closed window (the server learns the
+    channel's writability from NIO's events, not by asking per event)."""
+    server = Server(extra_env={"KEYQUARRY_EVENT_STREAM_BUFFER_SIZE": "5",
+                               "KEYQUARRY_EVENT_STREAM_SEND_TIMEOUT": "200ms",
+                               "KEYQUARRY_MAX_KEY_LENGTH": "60000"})
+    stalled = RawConnection(server.grpc)
+    try:
+        stalled.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.h2.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: (1 << 31) - 1})
+        stalled.h2.increment_flow_control_window((1 << 31) - 1 - 65535)
+        stalled.flush()
+        name = "full" + "x" * 15000  # every event carries the key: 15 kB, one DATA frame each
+        stream = stalled.start("/keyquarry.KeyQuarry/WatchStream")
+        stalled.send(stream, frame(field(1, name.encode())))
+        with grpc.insecure_channel(server.grpc) as channel:
+            wait_for_subscribers(channel, 1)
+            sets = 0
+            while stats_subscribers(channel) == 1 and sets < 5000:  # 75 MB of events at most
+                for i in range(20):
+                    unary(channel, "Set")(key_value(name, str(i).encode()), metadata=METADATA, timeout=5)
+                sets += 20
+            assert stats_subscribers(channel) == 0, f"still watching after {sets} events"
+            assert unary(channel, "Set")(key_value("after", b"v"), metadata=METADATA, timeout=5) is not None
+    finally:
+        stalled.close()
+        server.stop()
+
+
 def stats_subscribers(channel):
     return read_varint_field(unary(channel, "Stats")(b"", metadata=METADATA, timeout=5), 6)
 

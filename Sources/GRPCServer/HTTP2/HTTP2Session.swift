@@ -39,6 +39,8 @@ final class HTTP2Session {
   /// Payloads up to this size are copied into the write buffer; larger ones are written
   /// as they are, after it.
   private static let copyLimit = 1 << 12
+  /// The write buffer is kept between flushes up to this capacity.
+  private static let keptCapacity = 1 << 16
 
   private let configuration: Configuration
   /// The connection handler that owns this session, so it outlives it.
@@ -90,7 +92,7 @@ final class HTTP2Session {
   func start(_ context: ChannelHandlerContext) {
     guard self.context == nil else { return }
     self.context = context
-    out = context.channel.allocator.buffer(capacity: 1 << 10)
+    out = newOut(context)
     let settings: [(UInt16, Int)] = [
       (3, configuration.maxConcurrentStreams), (4, configuration.targetWindow), (5, Frame.defaultMaxSize),
       (6, configuration.maxHeaderListSize),
@@ -371,9 +373,15 @@ final class HTTP2Session {
     case held
   }
 
-  /// Whether `length` bytes of data would go out at once, held back by no window.
-  func canSendAtOnce(_ length: Int, on id: StreamID) -> Bool {
-    streams[id].map { fits(length, $0) } ?? false
+  /// Sends a DATA payload only if no window holds it back: `buffered`, or `gone`, or nil
+  /// when it would wait (and nothing is sent), so that only then a promise is made.
+  func sendDataAtOnce(_ bytes: ByteBuffer, on id: StreamID) -> Sent? {
+    guard let stream = streams[id], !stream.localEnded else { return .gone }
+    guard fits(bytes.readableBytes, stream) else { return nil }
+    stream.sendWindow -= bytes.readableBytes
+    sendWindow -= bytes.readableBytes
+    writeData(bytes, on: id, promise: nil)
+    return .buffered
   }
 
   private func fits(_ length: Int, _ stream: HTTP2Stream) -> Bool {
@@ -388,10 +396,9 @@ final class HTTP2Session {
       promise?.fail(ChannelError.outputClosed)
       return .gone
     }
-    let length = bytes.readableBytes
-    if fits(length, stream) {
-      stream.sendWindow -= length
-      sendWindow -= length
+    if fits(bytes.readableBytes, stream) {
+      stream.sendWindow -= bytes.readableBytes
+      sendWindow -= bytes.readableBytes
       writeData(bytes, on: id, promise: promise)
       return .buffered
     }
@@ -427,10 +434,15 @@ final class HTTP2Session {
   /// Writes the buffer to the socket and flushes; cheap when nothing was written.
   func flush() {
     guard let context else { return }
-    if out.readableBytes > 0 { writeOut(context) }
-    guard unflushed else { return }
+    if out.readableBytes > 0 {
+      context.writeAndFlush(NIOAny(out), promise: takeOutPromise(context))
+      // The socket usually takes the bytes at once and NIO lets go of them, so the
+      // buffer is reused (`clear` makes a new one if NIO still holds it).
+      if out.capacity <= Self.keptCapacity { out.clear() } else { out = newOut(context) }
+    } else if unflushed {
+      context.flush()
+    }
     unflushed = false
-    context.flush()
   }
 
   /// Flushes at the end of the read under way, or else in a later turn of the loop, so
@@ -445,22 +457,31 @@ final class HTTP2Session {
     }
   }
 
+  /// Writes the buffer without flushing (before a payload that is written on its own).
   private func writeOut(_ context: ChannelHandlerContext) {
-    let promise: EventLoopPromise<Void>?
+    context.write(NIOAny(out), promise: takeOutPromise(context))
+    unflushed = true
+    out = newOut(context)
+  }
+
+  private func newOut(_ context: ChannelHandlerContext) -> ByteBuffer {
+    context.channel.allocator.buffer(capacity: 1 << 10)
+  }
+
+  /// One promise for the writers of what `out` holds.
+  private func takeOutPromise(_ context: ChannelHandlerContext) -> EventLoopPromise<Void>? {
+    defer { outPromises.removeAll(keepingCapacity: true) }
     switch outPromises.count {
-    case 0: promise = nil
-    case 1: promise = outPromises[0]
+    case 0: return nil
+    case 1: return outPromises[0]
     default:
       let all = outPromises
-      promise = context.eventLoop.makePromise()
-      promise!.futureResult.whenComplete { result in
+      let promise = context.eventLoop.makePromise(of: Void.self)
+      promise.futureResult.whenComplete { result in
         for each in all { each.completeWith(result) }
       }
+      return promise
     }
-    outPromises.removeAll(keepingCapacity: true)
-    context.write(NIOAny(out), promise: promise)
-    unflushed = true
-    out = context.channel.allocator.buffer(capacity: 1 << 10)
   }
 
   /// Writes a stream's held frames as far as the windows let it.

@@ -52,6 +52,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
   private var keepalive = Keepalive()
   private var keepaliveTask: RepeatedTask?
   private var draining = false
+  /// The channel is below NIO's high-water mark (kept from its events: asking the channel
+  /// for every event of a fan-out costs more than the event's own write).
+  private var writable = true
 
   init(settings: ConnectionSettings) {
     self.settings = settings
@@ -60,6 +63,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
 
   func handlerAdded(context: ChannelHandlerContext) {
     self.context = context
+    writable = context.channel.isWritable
     peers = Peers(context.channel)
     let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
     loopBound = handler
@@ -90,6 +94,11 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
     session.readComplete()
     closeIfDrained()
     context.fireChannelReadComplete()
+  }
+
+  func channelWritabilityChanged(context: ChannelHandlerContext) {
+    writable = context.channel.isWritable
+    context.fireChannelWritabilityChanged()
   }
 
   func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -286,13 +295,11 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
     }
   }
 
-  /// One event of a direct watch, flushed by `flushEvents`.
+  /// One event of a direct watch, flushed by `flushEvents`. The session knows whether the
+  /// stream is still open: its watch ended (`endWatch`) or was reset, it is `gone`.
   func writeEvent(_ message: ByteBuffer, on id: StreamID) -> FanoutWrite {
-    guard let context, let call = calls[id], case .watching = call.route else { return .gone }
-    if context.channel.isWritable, session.canSendAtOnce(message.readableBytes, on: id) {
-      session.sendData(message, on: id)
-      return .accepted
-    }
+    guard let context else { return .gone }
+    if writable, let sent = session.sendDataAtOnce(message, on: id) { return sent == .gone ? .gone : .accepted }
     let promise = context.eventLoop.makePromise(of: Void.self)
     return session.sendData(message, on: id, promise: promise) == .gone ? .gone : .held(promise.futureResult)
   }
