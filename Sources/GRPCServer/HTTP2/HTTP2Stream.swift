@@ -48,26 +48,3 @@ final class HTTP2Stream {
     pending.removeAll()
   }
 }
-
-/// At most `count` events in any `window` (fixed windows: a burst across a boundary may
-/// reach twice the count, which is enough to stop a flood).
-struct RateLimit {
-  let count: Int
-  let window: TimeAmount
-  private var seen = 0
-  private var windowStart = NIODeadline.uptimeNanoseconds(0)
-
-  init(count: Int, window: TimeAmount) {
-    self.count = count
-    self.window = window
-  }
-
-  mutating func allow(now: NIODeadline = .now()) -> Bool {
-    if now - windowStart > window {
-      windowStart = now
-      seen = 0
-    }
-    seen += 1
-    return seen <= count
-  }
-}
