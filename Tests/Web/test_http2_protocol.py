@@ -12,7 +12,8 @@ import pytest
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = range(10)
 END_STREAM, ACK, END_HEADERS, PADDED = 0x1, 0x1, 0x4, 0x8
-NO_ERROR, PROTOCOL_ERROR, FLOW_CONTROL_ERROR, FRAME_SIZE_ERROR, COMPRESSION_ERROR, ENHANCE_YOUR_CALM = 0, 1, 3, 6, 9, 11
+NO_ERROR, PROTOCOL_ERROR, FLOW_CONTROL_ERROR, STREAM_CLOSED, FRAME_SIZE_ERROR, REFUSED_STREAM = 0, 1, 3, 5, 6, 7
+COMPRESSION_ERROR, ENHANCE_YOUR_CALM = 9, 11
 
 
 def frame(type, flags, stream, payload=b""):
@@ -34,6 +35,14 @@ def varint(n):
 
 def key_value(name, value):
     return b"\x0a" + bytes([len(name)]) + name + b"\x12" + bytes([len(value)]) + value
+
+
+def request_block(path="/keyquarry.KeyQuarry/Set", encoder=None):
+    """A request's header block; a connection's own encoder for a second one on it (HPACK
+    has state), a fresh one for the first block of a new connection."""
+    return (encoder or hpack.Encoder()).encode([
+        (":method", "POST"), (":scheme", "http"), (":authority", "test"), (":path", path), ("te", "trailers"),
+        ("content-type", "application/grpc"), ("client_id", "frames")])
 
 
 class Frames:
@@ -71,9 +80,7 @@ class Frames:
         return code
 
     def request_block(self, path="/keyquarry.KeyQuarry/Set"):
-        return self.encoder.encode([(":method", "POST"), (":scheme", "http"), (":authority", "test"),
-                                    (":path", path), ("te", "trailers"), ("content-type", "application/grpc"),
-                                    ("client_id", "frames")])
+        return request_block(path, self.encoder)
 
     def response(self, stream):
         """Headers, data and trailers of one stream's response, read until it ends."""
@@ -122,7 +129,7 @@ def still_serves(server):
 
 
 def test_what_breaks_the_protocol_ends_only_that_connection(server):
-    block = Frames(server.grpc).request_block()
+    block = request_block()
     cases = [
         (PROTOCOL_ERROR, [frame(DATA, 0, 0, b"x")]),  # DATA on stream 0
         (PROTOCOL_ERROR, [frame(DATA, 0, 7, b"x")]),  # on a stream never opened
@@ -154,10 +161,51 @@ def test_a_header_block_flood_ends_the_connection_with_enhance_your_calm(server)
     # PING flood guard counts frames per 20 ms of the server's own reading, which a
     # loaded machine running the debug build may stretch: not asserted here; the reset
     # flood is, in test_grpc_wire.py.)
-    block = Frames(server.grpc).request_block()
+    block = request_block()
     assert closes_with(server, ENHANCE_YOUR_CALM, frame(HEADERS, 0, 1, block),
                        *[frame(CONTINUATION, 0, 1, b"\0" * 16384) for _ in range(4)])
     assert still_serves(server)
+
+
+def test_stream_errors_reset_only_their_stream(server):
+    connection = Frames(server.grpc)
+    try:
+        # A WatchStream's request has ended and its response goes on: DATA on it now is a
+        # stream error (STREAM_CLOSED), and the watch is let go; the connection serves on.
+        connection.send(frame(HEADERS, END_HEADERS, 1, connection.request_block("/keyquarry.KeyQuarry/WatchStream")),
+                        frame(DATA, END_STREAM, 1, grpc_message(b"")),
+                        frame(DATA, 0, 1, grpc_message(b"late")))
+        while (f := connection.next())[0] != RST_STREAM:
+            assert f[0] != GOAWAY
+        assert f[2] == 1 and struct.unpack(">I", f[3])[0] == STREAM_CLOSED
+        connection.send(frame(HEADERS, END_HEADERS, 3, connection.request_block("/keyquarry.KeyQuarry/Exists")),
+                        frame(DATA, END_STREAM, 3, grpc_message(b"\x0a\x01k")))
+        blocks, _ = connection.response(3)
+        assert (blocks[-1].get("grpc-status") or blocks[0].get("grpc-status")) == "0"
+    finally:
+        connection.close()
+
+
+def test_streams_past_the_advertised_limit_are_refused(server):
+    # 4,096 calls whose requests have not ended stay open; the next is refused, and once
+    # one ends another may open.
+    connection = Frames(server.grpc)
+    try:
+        limit = 4096
+        connection.send(*[frame(HEADERS, END_HEADERS, 2 * i + 1, connection.request_block()) for i in range(limit + 1)])
+        refused = 2 * limit + 1
+        while (f := connection.next())[0] != RST_STREAM:
+            assert f[0] != GOAWAY
+        assert f[2] == refused and struct.unpack(">I", f[3])[0] == REFUSED_STREAM
+        connection.send(frame(DATA, END_STREAM, 1, grpc_message(key_value(b"r", b"v"))))
+        blocks, _ = connection.response(1)
+        assert blocks[-1]["grpc-status"] == "0"
+        connection.send(frame(HEADERS, END_HEADERS, refused + 2, connection.request_block()),
+                        frame(DATA, END_STREAM, refused + 2, grpc_message(key_value(b"r", b"w"))))
+        blocks, _ = connection.response(refused + 2)
+        assert blocks[-1]["grpc-status"] == "0"
+    finally:
+        connection.close()
 
 
 def test_pings_are_answered_with_their_payload(server):

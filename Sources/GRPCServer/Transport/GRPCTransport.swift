@@ -5,10 +5,11 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
-/// keyquarry's gRPC server transport: HTTP/2 (keyquarry's own) on SwiftNIO with one handler per connection
-/// and nothing per call (grpc-swift's own transport makes a child channel, an async
-/// channel and a task for every RPC, which costs ten times the store call). Direct
-/// methods are answered on the event loop; GRPCServer runs the others through `listen`.
+/// keyquarry's gRPC server transport: its own HTTP/2 on SwiftNIO's sockets, with one
+/// handler per connection and nothing per call (grpc-swift's own transport makes a child
+/// channel, an async channel and a task for every RPC, which costs ten times the store
+/// call). Direct methods are answered on the event loop; GRPCServer runs the others
+/// through `listen`.
 final class GRPCTransport: ServerTransport, Sendable {
   typealias Bytes = PrefixedMessage
 
