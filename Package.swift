@@ -42,10 +42,15 @@ let package = Package(
     .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0"),
   ],
   targets: [
+    // RE2 (Debian libre2-dev), the linear-time regex engine of ListKeys patterns.
+    .systemLibrary(name: "CRE2", pkgConfig: "re2", providers: [.apt(["libre2-dev"])]),
+    // A C interface to RE2's C++ API, so that Core needs no C++ interoperability.
+    .target(name: "RE2Shim", dependencies: ["CRE2"]),
     // The store: no networking, no gRPC.
     .target(
       name: "Core",
       dependencies: [
+        "RE2Shim",
         .product(name: "DequeModule", package: "swift-collections"),
         .product(name: "HeapModule", package: "swift-collections"),
         .product(name: "Metrics", package: "swift-metrics"),
@@ -134,6 +139,8 @@ let package = Package(
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
@@ -167,6 +174,7 @@ let package = Package(
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       swiftSettings: swiftSettings

@@ -19,26 +19,35 @@ struct Client: AsyncParsableCommand {
       WatchKeyCommand.self, PruneCommand.self, ShutdownCommand.self, TakeSnapshotCommand.self, LoadCommand.self,
     ])
 
-  @Option(name: [.short, .long], help: "Server address: host:port, :port or unix:///path.")
-  var address = "localhost:33969"
+  // Each option's default comes from its KEYQUARRY_* environment variable when set.
+  @Option(name: [.short, .long], help: "Server address: host:port, :port or unix:///path (KEYQUARRY_ADDRESS).")
+  var address = ClientDefaults.environment("ADDRESS") ?? "localhost:33969"
 
-  @Option(name: .customLong("client-id"), help: "Client id sent with every call (default {user}@{host}).")
-  var clientID: String?
+  @Option(
+    name: .customLong("client-id"),
+    help: "Client id sent with every call (KEYQUARRY_CLIENT_ID; default {user}@{host}).")
+  var clientID = ClientDefaults.environment("CLIENT_ID")
 
-  @Option(help: "Pretty-print JSON output with this many spaces.")
-  var indent = 0
+  @Option(help: "Pretty-print JSON output with this many spaces (KEYQUARRY_INDENT).")
+  var indent = ClientDefaults.environment("INDENT").flatMap { Int($0) } ?? 0
 
-  @Option(name: .customLong("ca-certfile"), help: "Use TLS, verifying the server with this CA (PEM).")
-  var caCertfile: String?
+  @Option(
+    name: .customLong("ca-certfile"), help: "Use TLS, verifying the server with this CA (PEM; KEYQUARRY_CA_CERTFILE).")
+  var caCertfile = ClientDefaults.environment("CA_CERTFILE")
 
-  @Flag(help: "Use TLS without verifying the server's certificate.")
+  @Option(
+    name: .customLong("tls-server-name"),
+    help: "Name (or IP address) the server's certificate must carry, when not the address's host (KEYQUARRY_TLS_SERVER_NAME).")
+  var tlsServerName = ClientDefaults.environment("TLS_SERVER_NAME")
+
+  @Flag(help: "Use TLS without verifying the server's certificate (KEYQUARRY_INSECURE).")
   var insecure = false
 
-  @Flag(name: .customLong("no-tls"), help: "Force plaintext (the default).")
+  @Flag(name: .customLong("no-tls"), help: "Force plaintext, the default (KEYQUARRY_NO_TLS).")
   var noTLS = false
 
-  @Option(help: "Deadline of each call, e.g. 10s.")
-  var timeout = "10s"
+  @Option(help: "Deadline of each call, e.g. 10s (KEYQUARRY_TIMEOUT).")
+  var timeout = ClientDefaults.environment("TIMEOUT") ?? "10s"
 
   var effectiveClientID: String {
     clientID ?? ClientDefaults.clientID
@@ -50,7 +59,7 @@ struct Client: AsyncParsableCommand {
     guard let deadline = DurationParser.parse(timeout), deadline > .zero else {
       throw ValidationError("invalid --timeout '\(timeout)'")
     }
-    let transport = try makeTransport()
+    let (transport, host, usingTLS) = try makeTransport()
     do {
       return try await withGRPCClient(
         transport: transport, interceptors: [ClientIDHeader(clientID: effectiveClientID)]
@@ -66,36 +75,9 @@ struct Client: AsyncParsableCommand {
         return try await body(connection)
       }
     } catch let error as RPCError {
-      printError("rpc error: code = \(error.code.goName) desc = \(error.message)")
+      printError("rpc error: code = \(error.code.goName) desc = \(TLSFailure.explain(error, host: host, usingTLS: usingTLS) ?? error.message)")
       throw ExitCode(1)
     }
-  }
-
-  private func makeTransport() throws -> HTTP2ClientTransport.Posix {
-    let target: any ResolvableTarget
-    switch try ListenAddress(address, defaultPort: 33969) {
-    case .unix(let path):
-      guard FileManager.default.fileExists(atPath: path) else {
-        throw ValidationError("socket file '\(path)' not found")
-      }
-      target = .unixDomainSocket(path: path)
-    case .tcp(let host, let port):
-      let host = host == "0.0.0.0" ? "127.0.0.1" : host
-      target = host.contains(":") ? .ipv6(address: host, port: port) : .dns(host: host, port: port)
-    }
-    let security: HTTP2ClientTransport.Posix.TransportSecurity
-    if noTLS || (caCertfile == nil && !insecure) {
-      security = .plaintext
-    } else {
-      security = .tls { config in
-        if insecure {
-          config.serverCertificateVerification = .noVerification
-        } else if let caCertfile {
-          config.trustRoots = .certificates([.file(path: caCertfile, format: .pem)])
-        }
-      }
-    }
-    return try HTTP2ClientTransport.Posix(target: target, transportSecurity: security)
   }
 }
 
@@ -123,6 +105,16 @@ struct ClientIDHeader: ClientInterceptor {
 }
 
 enum ClientDefaults {
+  /// `KEYQUARRY_<name>`, when set and not empty.
+  static func environment(_ name: String) -> String? {
+    ProcessInfo.processInfo.environment["KEYQUARRY_" + name].flatMap { $0.isEmpty ? nil : $0 }
+  }
+
+  /// A flag's default: `KEYQUARRY_<name>` set to true, 1 or yes.
+  static func flag(_ name: String) -> Bool {
+    ["true", "1", "yes"].contains(environment(name)?.lowercased() ?? "")
+  }
+
   /// `{user}@{hostname}`, as the original client.
   static var clientID: String {
     let user = ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
@@ -159,5 +151,5 @@ extension RPCError.Code {
 }
 
 func printError(_ message: String) {
-  FileHandle.standardError.write(Data((message + "\n").utf8))
+  StandardStream.write(Data((message + "\n").utf8), to: STDERR_FILENO)
 }

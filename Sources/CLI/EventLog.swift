@@ -15,7 +15,7 @@ struct EventLog: Service {
         "\(Self.message(event.kind))",
         metadata: [
           "key": "\(event.key)", "event": "\(event.kind.name)", "client_id": "\(event.clientID)",
-          "time": "\(event.time.formatted(.iso8601))", "seq": "\(event.sequence)",
+          "event_time": "\(event.time.formatted(.iso8601))", "seq": "\(event.sequence)",
         ])
     }
     // The stream ended because shutdown closed the store's watches; a service may only

@@ -55,7 +55,8 @@ struct GetCommand: AsyncParsableCommand {
 
   @ParentCommand var client: Client
   @Argument(help: "The key.") var key: String
-  @Option(help: "Version to read: >0 exact, <0 relative to the latest, 0 current.")
+  // Unconditional: `-1` is a value here, not an option.
+  @Option(parsing: .unconditional, help: "Version to read: >0 exact, <0 relative to the latest, 0 current.")
   var revision: Int64 = 0
 
   func run() async throws {
@@ -112,8 +113,8 @@ struct DeleteCommand: AsyncParsableCommand {
 
 struct ExistsCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "exists", abstract: "Tell whether a key exists.",
-    discussion: "keyquarry client exists foo")
+    commandName: "exists", abstract: "Tell whether a key exists: prints true (status 0) or false (status 1).",
+    discussion: "keyquarry client exists foo && echo present")
 
   @ParentCommand var client: Client
   @Argument(help: "The key.") var key: String
@@ -121,7 +122,8 @@ struct ExistsCommand: AsyncParsableCommand {
   func run() async throws {
     let request = Keyquarry_Key.with { $0.key = key }
     let response = try await client.call { try await $0.keyquarry.exists(request, options: $0.options) }
-    try Output.json(response, indent: client.indent)
+    Output.line(response.exists ? "true" : "false")
+    if !response.exists { throw ExitCode(1) }
   }
 }
 

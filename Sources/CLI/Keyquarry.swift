@@ -12,6 +12,8 @@ struct Keyquarry: AsyncParsableCommand {
   /// As the original: a bad argument is an error like any other, exit status 1
   /// (ArgumentParser would use 64). Help and --version still exit 0.
   static func main() async {
+    // A closed pipe is an error to handle where it is met (EPIPE), never a killed process.
+    signal(SIGPIPE, SIG_IGN)
     do {
       var command = try parseAsRoot()
       if var command = command as? any AsyncParsableCommand {
@@ -22,7 +24,7 @@ struct Keyquarry: AsyncParsableCommand {
     } catch {
       let code = exitCode(for: error)
       if code == .validationFailure {
-        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        printError(fullMessage(for: error))
         Foundation.exit(1)
       }
       exit(withError: error)

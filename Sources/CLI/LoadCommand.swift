@@ -101,11 +101,11 @@ final class Progress {
     let width = 30
     let filled = width * done / total
     let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-    FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)".utf8))
+    StandardStream.write(Data("\r[\(bar)] \(done)/\(total)".utf8), to: STDERR_FILENO)
   }
 
   func finish(failed: Int) {
-    if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+    if interactive { StandardStream.write(Data("\n".utf8), to: STDERR_FILENO) }
     printError("loaded \(total - failed) of \(total) keys, \(failed) failed")
   }
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import SwiftProtobuf
 
@@ -24,15 +25,41 @@ enum Output {
     write(Data((text + "\n").utf8))
   }
 
-  private static func write(_ data: Data) {
-    FileHandle.standardOutput.write(data)
+  /// Writes to stdout. A reader that has gone away (`keyquarry client list | head -1`) has
+  /// all it wanted: the command ends there with status 0, as `cat` does.
+  static func write(_ data: Data) {
+    guard StandardStream.write(data, to: STDOUT_FILENO) else { exit(0) }
   }
 
-  /// A value from the argument, else from stdin when stdin is not a terminal.
+  /// A value from the argument, else from stdin; a terminal is not read (a user who
+  /// forgot the value would store whatever they typed next, or wait on a silent prompt).
   static func value(argument: String?) throws -> Data {
     if let argument { return Data(argument.utf8) }
-    guard isatty(STDIN_FILENO) == 0 else { return Data() }
+    guard isatty(STDIN_FILENO) == 0 else {
+      throw ValidationError("no value: give it after the key, or pipe it in (keyquarry client set k < file)")
+    }
     return FileHandle.standardInput.readDataToEndOfFile()
+  }
+}
+
+/// Whole writes to a standard stream that report a closed reader instead of trapping, as
+/// FileHandle's do. SIGPIPE is ignored (`Keyquarry.main`), so a closed pipe is EPIPE here.
+enum StandardStream {
+  /// False when the stream is closed or broken.
+  @discardableResult
+  static func write(_ data: Data, to descriptor: Int32) -> Bool {
+    data.withUnsafeBytes { buffer in
+      var offset = 0
+      while offset < buffer.count {
+        let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+        if written >= 0 {
+          offset += written
+        } else if errno != EINTR {
+          return false
+        }
+      }
+      return true
+    }
   }
 }
 

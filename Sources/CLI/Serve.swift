@@ -87,13 +87,13 @@ struct Serve: AsyncParsableCommand {
       serverConfig = try await ConfigLoader.load(
         flags: givenFlags, environment: ProcessInfo.processInfo.environment, configFile: config)
     } catch {
-      FileHandle.standardError.write(Data("keyquarry: \(error)\n".utf8))
+      printError("keyquarry: \(error)")
       throw ExitCode(2)
     }
     do {
       try await ServerApp(config: serverConfig).run()
     } catch {
-      FileHandle.standardError.write(Data("keyquarry: \(error)\n".utf8))
+      printError("keyquarry: \(error)")
       throw ExitCode(1)
     }
   }

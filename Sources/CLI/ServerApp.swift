@@ -108,7 +108,7 @@ struct ServerApp {
       logger.warning("snapshots are disabled: the store is lost when the server stops")
       return nil
     }
-    let database = try SnapshotDatabases.open(config.snapshotDatabase)
+    let database = try SnapshotDatabases.open(config.snapshotDatabase, connectTimeout: config.postgresConnectTimeout)
     try await database.prepare()
     let snapshotter = Snapshotter(
       store: store, database: database, name: config.name, writerVersion: BuildInfo.version, logger: logger)
@@ -165,9 +165,11 @@ struct ReadinessService: Service {
   let logger: Logger
 
   func run() async throws {
-    let address = try await endpoint.boundAddress()
-    logger.notice("grpc listening", metadata: ["address": "\(address)"])
-    readiness.markReady()
+    // A failed bind is the endpoint's error to report: nothing is logged as listening.
+    if let address = try? await endpoint.boundAddress() {
+      logger.notice("grpc listening", metadata: ["address": "\(address)"])
+      readiness.markReady()
+    }
     try? await gracefulShutdown()  // throws only when the group is cancelled
     readiness.markDraining()
     if shutdownDelay > .zero, !Task.isCancelled {

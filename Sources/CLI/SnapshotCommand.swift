@@ -23,7 +23,8 @@ struct SnapshotCommand: AsyncParsableCommand {
       } catch {
         throw ValidationError("\(error)")
       }
-      let database = try SnapshotDatabases.open(serverConfig.snapshotDatabase)
+      let database = try SnapshotDatabases.open(
+        serverConfig.snapshotDatabase, connectTimeout: serverConfig.postgresConnectTimeout)
       try await database.prepare()
       return (database, serverConfig)
     }

@@ -83,6 +83,7 @@ extension ConfigOption {
     ConfigOption(key: "snapshot.database", apply: { config, text throws(ValueError) in
       config.snapshotDatabase = text
     }) { ServerConfig.redactingPassword($0.snapshotDatabase) },
+    .duration("snapshot.postgres.connect_timeout", \.postgresConnectTimeout, zeroMeans: .seconds(5)),
     .bool("start_fresh", \.startFresh),
     .string("monitor_address", \.monitorAddress),
     .bool("prometheus", aliases: ["metrics"], \.prometheus),

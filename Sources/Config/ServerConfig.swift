@@ -18,6 +18,8 @@ public struct ServerConfig: Sendable, Equatable {
   /// Limits, pruning, event streams, privileged id, read-only, snapshot enabled/interval.
   public var store = StoreOptions()
   public var snapshotDatabase = ""
+  /// How long PostgreSQL may take to answer before start-up (or a snapshot command) fails.
+  public var postgresConnectTimeout: Duration = .seconds(5)
   public var startFresh = false
   public var persistentRevisions = false
   public var deletedKeyHistoryMaxAge: Duration = .zero

@@ -15,6 +15,10 @@ struct KeyTable: @unchecked Sendable {
   /// records without reading their keys.
   private var hashes: [UInt32]
   private(set) var count = 0
+  /// Records with a history, and their revisions, kept up to date as records change, so
+  /// that Stats reads two numbers instead of visiting every record.
+  private(set) var historyKeys = 0
+  private(set) var historyRevisions = 0
 
   init() {
     slots = Array(repeating: nil, count: 8)
@@ -39,7 +43,10 @@ struct KeyTable: @unchecked Sendable {
       let (index, found) = find(key, Self.hash(key))
       guard found else { return nil }
       if !isKnownUniquelyReferenced(&slots[index]) { slots[index] = slots[index]!.copy() }
-      return body(slots[index]!)
+      let before = slots[index]!.historyCount
+      let result = body(slots[index]!)
+      countHistory(from: before, to: slots[index]!.historyCount)
+      return result
     }
   }
 
@@ -50,6 +57,7 @@ struct KeyTable: @unchecked Sendable {
       let hash = Self.hash(key)
       var (index, found) = find(key, hash)
       let record = body(key, found ? slots[index] : nil)
+      countHistory(from: found ? slots[index]!.historyCount : 0, to: record?.historyCount ?? 0)
       switch (found, record) {
       case (true, .some): slots[index] = record
       case (true, nil): remove(at: index)
@@ -63,6 +71,12 @@ struct KeyTable: @unchecked Sendable {
       case (false, nil): break
       }
     }
+  }
+
+  private mutating func countHistory(from before: Int, to after: Int) {
+    guard before != after else { return }
+    historyRevisions += after - before
+    historyKeys += (after > 0 ? 1 : 0) - (before > 0 ? 1 : 0)
   }
 
   // MARK: - Probing

@@ -48,11 +48,11 @@ extension Store {
     let matcher = try KeyPattern(pattern)
     var keys: [String] = []
     for shard in shards {
-      shard.state.withLock { state in
-        for (key, entry) in state.entries where includeReserved || !entry.isReserved {
-          if matcher.matches(key) { keys.append(key) }
-        }
+      // The shard's keys are copied out so that matching them holds no lock.
+      let names = shard.state.withLock { state in
+        state.entries.compactMap { key, entry in includeReserved || !entry.isReserved ? key : nil }
       }
+      keys.append(contentsOf: names.lazy.filter(matcher.matches))
     }
     keys.sort()
     if limit > 0, keys.count > limit { keys.removeLast(keys.count - limit) }

@@ -103,10 +103,8 @@ public final class Store: Sendable {
     var historyRevisions = 0
     for shard in shards {
       shard.state.withLock { state in
-        for record in state.table.records where record.historyCount > 0 {
-          historyKeys += 1
-          historyRevisions += record.historyCount
-        }
+        historyKeys += state.table.historyKeys
+        historyRevisions += state.table.historyRevisions
       }
     }
     var events: [KeyEvent: UInt64] = [:]

@@ -20,7 +20,7 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
   static let reservedKey = StoreError(.invalidArgument, "key cannot begin with 'keyquarry'")
   static let readOnly = StoreError(.failedPrecondition, "server in readonly mode")
   static let keyTooLong = StoreError(.failedPrecondition, "key length greater than maximum")
-  static let valueTooLarge = StoreError(.failedPrecondition, "value size is greater than maximum")
+  public static let valueTooLarge = StoreError(.failedPrecondition, "value size is greater than maximum")
   static let lockTooLong = StoreError(.outOfRange, "lock duration too long")
   static let lockInvalid = StoreError(.outOfRange, "invalid lock duration")
   static let lifespanInvalid = StoreError(.invalidArgument, "invalid lifespan (expire_after)")

@@ -69,9 +69,10 @@ public final class GRPCEndpoint: Service, Sendable {
     return try NIOSSLContext(configuration: configuration)
   }
 
-  /// The bound address (with the real port when 0 was asked for), once listening.
+  /// The bound address (with the real port when 0 was asked for), once listening; throws
+  /// the bind's error when listening failed.
   public func boundAddress() async throws -> ListenAddress {
-    guard let bound = await transport.listeningAddress, let port = bound.port else { return address }
+    guard let bound = try await transport.listeningAddress, let port = bound.port else { return address }
     return .tcp(host: bound.ipAddress ?? "127.0.0.1", port: port)
   }
 

@@ -43,7 +43,7 @@ extension KeyQuarryService: Keyquarry_KeyQuarry.SimpleServiceProtocol {
   public func listKeys(request: Keyquarry_ListKeysRequest, context: ServerContext) async throws
     -> Keyquarry_ListKeysResponse
   {
-    try listKeys(request)
+    try await listKeys(request)
   }
 
   public func stats(request: Keyquarry_EmptyRequest, context: ServerContext) async throws

@@ -2,6 +2,7 @@ import Core
 import Foundation
 import GRPCCore
 import KeyquarryProtos
+import NIOPosix
 import SwiftProtobuf
 
 /// The `keyquarry.KeyQuarry` service: maps each RPC onto the store. Transport-free: the
@@ -58,10 +59,14 @@ public struct KeyQuarryService: Sendable {
     }
   }
 
-  func listKeys(_ request: Keyquarry_ListKeysRequest) throws -> Keyquarry_ListKeysResponse {
-    let keys = try store.listKeys(
-      pattern: request.pattern, limit: Int(clamping: request.limit),
-      includeReserved: request.includeReserved)
+  /// Visits every key, which over millions takes long: it runs on NIO's blocking-work
+  /// threads, so that it holds no thread of Swift's small cooperative pool, where every
+  /// forwarded call and REST request waits its turn.
+  func listKeys(_ request: Keyquarry_ListKeysRequest) async throws -> Keyquarry_ListKeysResponse {
+    let keys = try await NIOThreadPool.singleton.runIfActive { [store] in
+      try store.listKeys(
+        pattern: request.pattern, limit: Int(clamping: request.limit), includeReserved: request.includeReserved)
+    }
     return .with { $0.keys = keys }
   }
 

@@ -6,22 +6,35 @@ import Foundation
   import Darwin
 #endif
 
-/// A unix socket path is taken over only when nothing listens on it any more.
+/// A unix socket path is taken over only when it holds a socket that nothing listens on
+/// any more: a file, a directory or a live server's socket at the path is never touched.
 public enum UnixSocketFile {
-  struct InUse: Error, CustomStringConvertible {
+  struct Refused: Error, CustomStringConvertible {
     let path: String
-    var description: String { "socket file '\(path)' already exists and a server is listening on it" }
+    let reason: String
+    var description: String { "cannot listen on unix socket '\(path)': \(reason)" }
   }
 
-  /// Removes a stale socket file; refuses when a live server owns it.
+  /// Removes a stale socket file; refuses, touching nothing, when anything else is there.
   public static func prepare(_ path: String) throws {
-    guard FileManager.default.fileExists(atPath: path) else { return }
-    if isLive(path) { throw InUse(path: path) }
+    guard let type = type(of: path) else { return }
+    guard type == .typeSocket else {
+      let what = type == .typeDirectory ? "a directory" : "a file that is not a socket"
+      throw Refused(path: path, reason: "\(what) is there (left as it is)")
+    }
+    if isLive(path) { throw Refused(path: path, reason: "another server is listening on it") }
     remove(path)
   }
 
+  /// Removes the socket file at `path`, and nothing that is not a socket.
   public static func remove(_ path: String) {
+    guard type(of: path) == .typeSocket else { return }
     try? FileManager.default.removeItem(atPath: path)
+  }
+
+  /// The type of what is at `path` itself (a symbolic link is not followed), or nil.
+  private static func type(of path: String) -> FileAttributeType? {
+    (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
   }
 
   private static func isLive(_ path: String) -> Bool {

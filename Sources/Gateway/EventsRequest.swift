@@ -11,8 +11,11 @@ struct EventsRequest {
   let lastEventID: UInt64?
   let ndjson: Bool
 
+  static let queryParameters: Set<String> = ["keys", "events", "client_ids", "last_event_id", "client_id"]
+
   /// `header` looks a request header up by name.
   init(uri: URI, header: (String) -> String?, peer: @autoclosure () -> String) throws {
+    try refuseUnknownQueryParameters(uri, accepted: Self.queryParameters)
     let query = uri.queryParameters
     func list(_ name: String) -> [String] {
       query.getAll(name).flatMap { $0.split(separator: ",").map(String.init) }

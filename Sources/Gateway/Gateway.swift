@@ -4,6 +4,7 @@ import GRPCCore
 import GRPCServer
 import Hummingbird
 import KeyquarryProtos
+import NIOCore
 import Tracing
 
 /// Settings of the HTTP gateway (gateway.md).
@@ -54,6 +55,24 @@ struct Gateway: Sendable {
       RPCSpan.end(span, rpcCode(of: error))
       throw error
     }
+  }
+
+  /// Runs a Set. A value over `max_value_size` is the client's bad input: 413 with the
+  /// limit, whether the raw body or the store found it too large.
+  func settingValue<Result>(_ body: () async throws -> Result) async throws -> Result {
+    do {
+      return try await body()
+    } catch let error as StoreError where error == .valueTooLarge {
+      throw valueTooLarge
+    } catch is NIOTooManyBytesError {
+      throw valueTooLarge
+    }
+  }
+
+  private var valueTooLarge: GatewayError {
+    GatewayError(
+      code: .failedPrecondition, message: "value is larger than max_value_size (\(store.options.maxValueSize) bytes)",
+      status: .contentTooLarge)
   }
 
   func router() -> Router<GatewayContext> {

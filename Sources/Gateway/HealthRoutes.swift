@@ -6,11 +6,11 @@ extension Router {
   /// `/healthz`: 200 until a graceful shutdown starts, then 503.
   /// `/readyz`: 200 only once the server is listening and until a graceful shutdown starts.
   public func addHealthRoutes(readiness: Readiness) {
-    get("/healthz") { _, _ in
+    route(.get, "/healthz") { _, _ in
       let state = readiness.state
       return healthResponse(state != .draining, state == .draining ? "shutting down" : "OK")
     }
-    get("/readyz") { _, _ in
+    route(.get, "/readyz") { _, _ in
       let state = readiness.state
       return healthResponse(state == .ready, "\(state)")
     }

@@ -12,7 +12,7 @@ extension Gateway {
     typealias Method = Keyquarry_KeyQuarry.Method
 
     // Set (raw): the body is the value, Content-Type its content type.
-    router.put("/v1/keys/{key}") { request, context in
+    router.route(.put, "/v1/keys/{key}", query: ["lifespan", "lock_duration"]) { request, context in
       var request = request
       var message = Keyquarry_KeyValue()
       message.key = try request.key(context)
@@ -22,25 +22,29 @@ extension Gateway {
       }
       if let lifespan = try request.durationQuery("lifespan") { message.lifespan = lifespan }
       if let lock = try request.durationQuery("lock_duration") { message.lockDuration = lock }
-      message.value = Data(bufferBytes: try await request.collectBody(upTo: store.options.maxValueSize))
-      let response = try await call(request, context, Method.Set.descriptor) {
-        try await service.set(request: message, context: $0)
+      let response = try await settingValue {
+        message.value = Data(bufferBytes: try await request.collectBody(upTo: store.options.maxValueSize))
+        return try await call(request, context, Method.Set.descriptor) { [message] in
+          try await service.set(request: message, context: $0)
+        }
       }
       return try jsonResponse(response, status: response.isNew ? .created : .ok)
     }
 
     // Set (JSON): a KeyValue message.
-    router.post("/v1/keys") { request, context in
+    router.route(.post, "/v1/keys") { request, context in
       var request = request
       let message = try await request.message(Keyquarry_KeyValue.self, limit: jsonLimit)
-      let response = try await call(request, context, Method.Set.descriptor) {
-        try await service.set(request: message, context: $0)
+      let response = try await settingValue {
+        try await call(request, context, Method.Set.descriptor) {
+          try await service.set(request: message, context: $0)
+        }
       }
       return try jsonResponse(response, status: response.isNew ? .created : .ok)
     }
 
     // Get: the raw value, with its content type, version (ETag) and hash.
-    router.get("/v1/keys/{key}") { request, context in
+    router.route(.get, "/v1/keys/{key}") { request, context in
       let key = try request.key(context)
       let message = Keyquarry_InspectRequest.with {
         $0.key = key
@@ -53,7 +57,7 @@ extension Gateway {
     }
 
     // Exists: status only.
-    router.head("/v1/keys/{key}") { request, context in
+    router.route(.head, "/v1/keys/{key}") { request, context in
       let key = try request.key(context)
       let message = Keyquarry_Key.with { $0.key = key }
       let response = try await call(request, context, Method.Exists.descriptor) {
@@ -62,7 +66,7 @@ extension Gateway {
       return Response(status: response.exists ? .ok : .notFound)
     }
 
-    router.get("/v1/keys/{key}/exists") { request, context in
+    router.route(.get, "/v1/keys/{key}/exists") { request, context in
       let key = try request.key(context)
       let message = Keyquarry_Key.with { $0.key = key }
       return try jsonResponse(
@@ -71,7 +75,7 @@ extension Gateway {
         })
     }
 
-    router.get("/v1/keys/{key}/info") { request, context in
+    router.route(.get, "/v1/keys/{key}/info", query: ["include_value", "include_metrics"]) { request, context in
       var message = Keyquarry_InspectRequest()
       message.key = try request.key(context)
       message.includeValue = try request.boolQuery("include_value")
@@ -82,7 +86,7 @@ extension Gateway {
         })
     }
 
-    router.delete("/v1/keys/{key}") { request, context in
+    router.route(.delete, "/v1/keys/{key}") { request, context in
       let key = try request.key(context)
       let message = Keyquarry_DeleteRequest.with { $0.key = key }
       return try jsonResponse(
@@ -92,7 +96,7 @@ extension Gateway {
     }
 
     // Pop: the raw value; the key is gone afterwards.
-    router.post("/v1/keys/{key}/pop") { request, context in
+    router.route(.post, "/v1/keys/{key}/pop") { request, context in
       let key = try request.key(context)
       // The content type is read first (no access is recorded) so the value keeps it.
       let info = try await call(request, context, Method.Inspect.descriptor) {
@@ -105,7 +109,7 @@ extension Gateway {
     }
 
     // Lock: a LockRequest body without `key`, or query `duration` and `create_if_missing`.
-    router.post("/v1/keys/{key}/lock") { request, context in
+    router.route(.post, "/v1/keys/{key}/lock", query: ["duration", "create_if_missing"]) { request, context in
       var request = request
       let key = try request.key(context)
       var message = try await request.message(Keyquarry_LockRequest.self, limit: 64 * 1024)
@@ -121,7 +125,7 @@ extension Gateway {
         })
     }
 
-    router.post("/v1/keys/{key}/unlock") { request, context in
+    router.route(.post, "/v1/keys/{key}/unlock") { request, context in
       let key = try request.key(context)
       let message = Keyquarry_UnlockRequest.with { $0.key = key }
       return try jsonResponse(
@@ -131,7 +135,7 @@ extension Gateway {
     }
 
     // GetRevision: the raw value of a version, and when it was recorded.
-    router.get("/v1/keys/{key}/revisions/{version}") { request, context in
+    router.route(.get, "/v1/keys/{key}/revisions/{version}") { request, context in
       let key = try request.key(context)
       guard let version = context.parameters.get("version", as: Int64.self) else {
         throw GatewayError.invalid("version must be an integer")
@@ -145,7 +149,7 @@ extension Gateway {
         .response
     }
 
-    router.get("/v1/keys/{key}/metrics") { request, context in
+    router.route(.get, "/v1/keys/{key}/metrics") { request, context in
       let key = try request.key(context)
       let message = Keyquarry_KeyMetricRequest.with { $0.key = key }
       return try jsonResponse(
@@ -154,7 +158,7 @@ extension Gateway {
         })
     }
 
-    router.get("/v1/keys") { request, context in
+    router.route(.get, "/v1/keys", query: ["pattern", "limit", "include_reserved"]) { request, context in
       var message = Keyquarry_ListKeysRequest()
       message.pattern = request.query("pattern") ?? ""
       if let limit = request.query("limit") {

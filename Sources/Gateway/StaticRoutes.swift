@@ -7,11 +7,11 @@ import NIOCore
 extension Gateway {
   func addStaticRoutes(to router: Router<GatewayContext>) {
     router.addHealthRoutes(readiness: readiness)
-    router.get("/openapi.yaml") { _, _ in try Self.embedded("openapi.yaml") }
+    router.route(.get, "/openapi.yaml") { _, _ in try Self.embedded("openapi.yaml") }
     guard options.serveUI else { return }
     // `/ui` and `/ui/` are one route; the page links its files absolutely.
-    router.get("/ui") { _, _ in try Self.embedded("ui/index.html") }
-    router.get("/ui/{file}") { _, context in try Self.embedded("ui/" + (try context.parameters.require("file"))) }
+    router.route(.get, "/ui") { _, _ in try Self.embedded("ui/index.html") }
+    router.route(.get, "/ui/{file}") { _, context in try Self.embedded("ui/" + (try context.parameters.require("file"))) }
   }
 
   static func embedded(_ name: String) throws -> Response {

@@ -26,7 +26,7 @@ struct StreamFrame: Sendable {
 extension Gateway {
   func addStreamRoutes(to router: Router<GatewayContext>) {
     // WatchStream as Server-Sent Events (or NDJSON), resumable with Last-Event-ID.
-    router.get("/v1/events") { request, context in
+    router.route(.get, "/v1/events", query: EventsRequest.queryParameters) { request, context in
       let asked = try EventsRequest(
         uri: request.uri, header: { HTTPField.Name($0).flatMap { request.headers[$0] } }, peer: context.peer)
       let watch = try store.watch(asked.filter, resumingAfter: asked.lastEventID)
@@ -42,7 +42,7 @@ extension Gateway {
     }
 
     // WatchKeyValue: the current value at once, then every change.
-    router.get("/v1/keys/{key}/watch") { request, context in
+    router.route(.get, "/v1/keys/{key}/watch") { request, context in
       let watch = try store.watchValue(try request.key(context), by: try request.caller(context))
       let frames = watch.map { @Sendable update -> StreamFrame in
         let json = (try? Keyquarry_WatchKeyValueResponse(update).jsonString()) ?? "{}"

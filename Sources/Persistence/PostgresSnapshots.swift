@@ -10,6 +10,8 @@ final class PostgresSnapshots: SnapshotDatabase {
   private let client: PostgresClient
   private let runner: Task<Void, Never>
   private let logger: Logger
+  private let server: PostgresServerAddress
+  private let connectTimeout: Duration
 
   /// Schema versions, applied in order, each once.
   private static let migrations: [(version: Int, sql: [PostgresQuery])] = [
@@ -36,8 +38,16 @@ final class PostgresSnapshots: SnapshotDatabase {
     ])
   ]
 
-  init(url: String, logger: Logger) throws {
-    client = PostgresClient(configuration: try Self.configuration(url), backgroundLogger: logger)
+  init(url: String, connectTimeout: Duration, logger: Logger) throws {
+    var configuration = try Self.configuration(url)
+    configuration.options.connectTimeout = connectTimeout
+    server = PostgresServerAddress(configuration)
+    self.connectTimeout = connectTimeout
+    // The pool retries a failed connection with backoff and logs each try; `prepare`
+    // reports an unreachable server once, in one line, so only the pool's errors show.
+    var background = logger
+    background.logLevel = .error
+    client = PostgresClient(configuration: configuration, backgroundLogger: background)
     self.logger = logger
     runner = Task { [client] in await client.run() }
   }
@@ -74,7 +84,20 @@ final class PostgresSnapshots: SnapshotDatabase {
       database: database, tls: tls)
   }
 
+  /// Fails within `connect_timeout` when the server cannot be reached, naming it and why,
+  /// instead of retrying for as long as the pool would.
   func prepare() async throws {
+    try await server.probe(within: connectTimeout)
+    let connected = try await withDeadline(connectTimeout) { [client, logger] in
+      _ = try await client.query("SELECT 1", logger: logger)
+    }
+    guard connected else {
+      throw SnapshotError.unreachable("PostgreSQL at \(server)", "no connection within \(connectTimeout)")
+    }
+    try await migrate()
+  }
+
+  private func migrate() async throws {
     try await client.withTransaction(logger: logger) { connection in
       // One server migrates at a time.
       try await connection.query("SELECT pg_advisory_xact_lock(7246175)", logger: logger)

@@ -125,12 +125,15 @@ public enum SnapshotError: Error, CustomStringConvertible {
   case corrupt(String)
   case unsupportedDatabase(String)
   case notFound(Int64)
+  /// What could not be reached, and why.
+  case unreachable(String, String)
 
   public var description: String {
     switch self {
     case .corrupt(let why): "snapshot is corrupt: \(why)"
     case .unsupportedDatabase(let url): "unsupported snapshot database '\(url)': use sqlite:///path or postgres://…"
     case .notFound(let id): "no complete snapshot with id \(id)"
+    case .unreachable(let what, let why): "cannot reach \(what): \(why)"
     }
   }
 }

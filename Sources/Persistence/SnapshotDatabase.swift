@@ -29,12 +29,13 @@ public protocol SnapshotDatabase: Sendable {
 public enum SnapshotDatabases {
   /// The database a `snapshot.database` URL names (`sqlite:///path` or
   /// `postgres://user:password@host:port/dbname`); an empty URL means SQLite at `./keyquarry.db`.
-  public static func open(_ url: String, logger: Logger = Logger(label: "keyquarry.snapshots")) throws
-    -> any SnapshotDatabase
-  {
+  /// `connectTimeout` bounds how long PostgreSQL may take to answer (`prepare` fails then).
+  public static func open(
+    _ url: String, connectTimeout: Duration = .seconds(5), logger: Logger = Logger(label: "keyquarry.snapshots")
+  ) throws -> any SnapshotDatabase {
     if url.isEmpty { return try SQLiteSnapshots(path: "keyquarry.db") }
     if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-      return try PostgresSnapshots(url: url, logger: logger)
+      return try PostgresSnapshots(url: url, connectTimeout: connectTimeout, logger: logger)
     }
     if url.hasPrefix("sqlite://") {
       let path = String(url.dropFirst("sqlite://".count))

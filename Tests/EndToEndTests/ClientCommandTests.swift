@@ -21,12 +21,15 @@ import Testing
     #expect(try await server.client(["get", "a"]).text == "2")
     #expect(try await server.client(["get", "a", "--revision", "1"]).text == "1")
     #expect(try await server.client(["get", "a", "--revision=-1"]).text == "1")
+    #expect(try await server.client(["get", "a", "--revision", "-1"]).text == "1", "as the help's example")
     #expect(try Self.json(try await server.client(["info", "a"]))["version"] as? String == "2")
     let withValue = try Self.json(try await server.client(["inspect", "a", "--with-value", "--with-metrics"]))
     #expect(withValue["value"] as? String == Data("2".utf8).base64EncodedString())
     #expect((withValue["metrics"] as? [String: Any])?["setCount"] as? String == "2")
-    #expect(try await server.client(["exists", "a"]).text == "{\"exists\":true}\n")
-    #expect(try await server.client(["exists", "zzz"]).text == "{}\n")
+    let present = try await server.client(["exists", "a"])
+    #expect(present.text == "true\n" && present.status == 0)
+    let missing = try await server.client(["exists", "zzz"])
+    #expect(missing.text == "false\n" && missing.status == 1)
 
     let load = try await server.client(["load", "b=x", "c=y=z", "d"])
     #expect(load.status == 0)
@@ -136,5 +139,19 @@ import Testing
     let bash = try await runKeyquarry(["completion", "bash"])
     #expect(bash.status == 0 && bash.text.contains("_keyquarry"))
     #expect(try await runKeyquarry(["--generate-completion-script", "zsh"]).text.contains("#compdef keyquarry"))
+  }
+
+  /// `set k` typed at a terminal with no value refuses instead of waiting on a silent
+  /// prompt (`script` gives the command a terminal for stdin).
+  @Test func setWithNoValueOnATerminalRefusesWithAHint() async throws {
+    let directory = try makeTemporaryDirectory()
+    let server = try ServerProcess(directory: directory)
+    try await server.waitUntilListening()
+    let typed = try await runProcess(
+      "/usr/bin/script", ["-qec", "'\(keyquarryBinary)' client --address \(server.address) set k", "/dev/null"])
+    #expect(typed.status == 1)
+    #expect(typed.text.contains("no value: give it after the key, or pipe it in"), "\(typed.text)")
+    #expect(try await server.client(["exists", "k"]).text == "false\n", "nothing was stored")
+    #expect(try await server.terminate() == 0)
   }
 }

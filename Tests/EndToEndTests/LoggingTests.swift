@@ -50,7 +50,9 @@ import Testing
     #expect(events.map { $0["msg"] as? String } == [
       "created new key", "accessed key", "locked key", "unlocked key", "deleted key",
     ])
-    #expect(events.allSatisfy { $0["client_id"] as? String == "scripted" })
+    #expect(events.allSatisfy { $0["client_id"] as? String == "scripted" && $0["event_time"] is String })
+    let eventLines = server.output.text.split(separator: "\n").filter { $0.contains("\"level\":\"EVENT\"") }
+    #expect(eventLines.allSatisfy { $0.components(separatedBy: "\"time\":").count == 2 }, "one time key a line")
     #expect(!server.output.text.contains("starting server"), "log_level NOTICE hides INFO, not events")
   }
 }

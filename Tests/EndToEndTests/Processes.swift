@@ -49,8 +49,18 @@ func runKeyquarry(
   _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
   directory: URL? = nil, timeout: Duration = .seconds(20)
 ) async throws -> CommandResult {
+  try await runProcess(
+    keyquarryBinary, arguments, stdin: stdin, environment: environment, directory: directory, timeout: timeout)
+}
+
+/// Runs a program to completion (killed after `timeout`), with no KEYQUARRY_* variables
+/// but those given.
+func runProcess(
+  _ program: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
+  directory: URL? = nil, timeout: Duration = .seconds(20)
+) async throws -> CommandResult {
   let process = Process()
-  process.executableURL = URL(fileURLWithPath: keyquarryBinary)
+  process.executableURL = URL(fileURLWithPath: program)
   process.arguments = arguments
   var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KEYQUARRY_") }
   env.merge(environment) { $1 }

@@ -65,8 +65,56 @@ import Testing
     try await first.waitUntilListening()
     let second = try await runKeyquarry(["serve", "--listen", socket], environment: ["HOME": directory.path], directory: directory)
     #expect(second.status != 0)
-    #expect((second.stdout.isEmpty ? second.stderr : second.text + second.stderr).contains("already exists"))
+    #expect((second.text + second.stderr).contains("another server is listening on it"))
     #expect(try await first.client(["set", "still", "works"]).status == 0)
     #expect(try await first.terminate() == 0)
+  }
+
+  @Test func aFailedBindIsNeverLoggedAsListening() async throws {
+    let directory = try makeTemporaryDirectory()
+    let first = try ServerProcess(directory: directory)
+    try await first.waitUntilListening()
+    let second = try await runKeyquarry(
+      ["serve", "--listen", first.address, "--http-address", "127.0.0.1:0"],
+      environment: ["HOME": directory.path], directory: directory)
+    #expect(second.status == 1)
+    #expect(second.stderr.contains("keyquarry:"), "\(second.stderr)")
+    #expect(!second.text.contains("grpc listening"), "\(second.text)")
+    #expect(try await first.terminate() == 0)
+  }
+
+  @Test func unreachablePostgreSQLStopsStartUpWithinTheTimeoutInOneLine() async throws {
+    let directory = try makeTemporaryDirectory()
+    let started = ContinuousClock.now
+    let result = try await runKeyquarry(
+      ["serve", "--listen", "127.0.0.1:0", "--http-address", "127.0.0.1:0"],
+      environment: [
+        "HOME": directory.path, "KEYQUARRY_SNAPSHOT_ENABLED": "true",
+        "KEYQUARRY_SNAPSHOT_DATABASE": "postgres://kq@127.0.0.1:1/kq",
+      ], directory: directory)
+    #expect(ContinuousClock.now - started < .seconds(10))
+    #expect(result.status == 1)
+    #expect(result.stderr == "keyquarry: cannot reach PostgreSQL at 127.0.0.1:1: Connection refused\n")
+    #expect(!(result.text + result.stderr).contains("run() hasn't been called"))
+    #expect(!result.text.contains("listening"))
+  }
+
+  /// A typo in a socket path must not wipe what is there.
+  @Test func aDirectoryOrFileAtTheSocketPathSurvivesARefusedStart() async throws {
+    let directory = try makeTemporaryDirectory()
+    let folder = directory.appendingPathComponent("data")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try "keep".write(to: folder.appendingPathComponent("inside.txt"), atomically: true, encoding: .utf8)
+    let file = directory.appendingPathComponent("notes.txt")
+    try "keep".write(to: file, atomically: true, encoding: .utf8)
+    for (path, what) in [(folder.path, "a directory is there"), (file.path, "a file that is not a socket is there")] {
+      let result = try await runKeyquarry(
+        ["serve", "--listen", "unix://" + path, "--http-address", "127.0.0.1:0"],
+        environment: ["HOME": directory.path], directory: directory)
+      #expect(result.status != 0)
+      #expect((result.text + result.stderr).contains("cannot listen on unix socket '\(path)': \(what)"), "\(result.stderr)")
+    }
+    #expect(try String(contentsOf: folder.appendingPathComponent("inside.txt"), encoding: .utf8) == "keep")
+    #expect(try String(contentsOf: file, encoding: .utf8) == "keep")
   }
 }

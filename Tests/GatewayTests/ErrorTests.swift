@@ -26,6 +26,8 @@ import Testing
         Case(.PUT, "/v1/keys/k?lifespan=soon", Data("v"), [], 400, 3),
         Case(.PUT, "/v1/keys/k?lock_duration=-5s", Data("v"), [], 400, 11),
         Case(.PUT, "/v1/keys/k", Data(repeating: 1, count: 17), [], 413, 9),
+        Case(.POST, "/v1/keys", Data(#"{"key":"k","value":"AQEBAQEBAQEBAQEBAQEBAQE="}"#), [], 413, 9),
+        Case(.PUT, "/v1/keys/k?ttl=10s", Data("v"), [], 400, 3),
         Case(.PUT, "/v1/keys/keyquarry%2Fx", Data("v"), [], 400, 3),
         Case(.PUT, "/v1/keys/k", Data("v"), [("Client-Id", "")], 400, 3),
         Case(.PUT, "/v1/keys/k", Data("v"), [("Client-Id", "keyquarry")], 400, 3),
@@ -48,6 +50,7 @@ import Testing
         #expect(reply.status == status, "\(method) \(path): \(reply.text)")
         #expect(reply.json["code"] as? Int == code, "\(method) \(path): \(reply.text)")
         #expect(reply.json["message"] is String && reply.json["details"] is [Any], "\(reply.text)")
+        if status == 413 { #expect(reply.text.contains("max_value_size (16 bytes)"), "\(reply.text)") }
       }
       #expect(try gw.store.listKeys().isEmpty)
       #expect(gw.store.stats().totalSize == 0)

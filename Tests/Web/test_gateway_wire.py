@@ -45,7 +45,7 @@ def test_pipelined_requests_are_answered_in_order(server):
     put(server, "a", b"first")
     put(server, "b", b"second")
     requests = [
-        "GET /v1/keys/a?include=1 HTTP/1.1\r\nHost: t\r\n\r\n",  # a query: served by Hummingbird
+        "GET /v1/keys/a?client_id=pytest HTTP/1.1\r\nHost: t\r\n\r\n",  # a query: served by Hummingbird
         "GET /v1/keys/b HTTP/1.1\r\nHost: t\r\n\r\n",  # direct, but only once the one before is answered
         "PUT /v1/keys/c HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nthird",
         "GET /v1/keys/c HTTP/1.1\r\nHost: t\r\n\r\n",
@@ -76,10 +76,10 @@ def test_connection_close_ends_the_connection(server):
 def test_the_direct_get_answers_like_the_route(server):
     put(server, "same", b"value")
     with connect(server) as sock:
-        sock.sendall(b"GET /v1/keys/same HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/keys/same?x=1 HTTP/1.1\r\nHost: t\r\n\r\n"
-                     b"GET /v1/keys/bad%zz HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/keys/bad%zz?x=1 HTTP/1.1\r\nHost: t\r\n\r\n"
+        sock.sendall(b"GET /v1/keys/same HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/keys/same?client_id=pytest HTTP/1.1\r\nHost: t\r\n\r\n"
+                     b"GET /v1/keys/bad%zz HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/keys/bad%zz?client_id=pytest HTTP/1.1\r\nHost: t\r\n\r\n"
                      b"GET /v1/keys/same HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"1\"\r\n\r\n"
-                     b"GET /v1/keys/same?x=1 HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"1\"\r\n\r\n")
+                     b"GET /v1/keys/same?client_id=pytest HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"1\"\r\n\r\n")
         direct, routed, bad_direct, bad_routed, cached_direct, cached_routed = read_responses(sock, 6)
     for one, other in ((direct, routed), (bad_direct, bad_routed), (cached_direct, cached_routed)):
         assert one[0] == other[0] and one[2] == other[2]
@@ -119,7 +119,7 @@ def test_idle_connections_are_closed_and_busy_ones_kept():
         assert read_until_closed(idle, started + 0.5) is None, "not closed before its timeout"
         # A client that keeps asking, on the direct path and on Hummingbird's, is never idle.
         while time.time() < started + 2.5:
-            busy.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/keys/k?x=1 HTTP/1.1\r\nHost: t\r\n\r\n")
+            busy.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/keys/k?client_id=pytest HTTP/1.1\r\nHost: t\r\n\r\n")
             assert [status for status, _, _ in read_responses(busy, 2)] == [200, 200]
             time.sleep(0.3)
         for sock in (idle, half):
@@ -147,7 +147,7 @@ def test_requests_http_cannot_parse_get_json_errors_after_the_answers_before_the
         (b"NOT HTTP AT ALL\r\n\r\n", 400),
     ]
     before = (b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n\r\n"  # direct
-              b"GET /v1/keys/k?x=1 HTTP/1.1\r\nHost: t\r\n\r\n")  # Hummingbird
+              b"GET /v1/keys/k?client_id=pytest HTTP/1.1\r\nHost: t\r\n\r\n")  # Hummingbird
     for request, status in cases:
         for prefix in (b"", before):
             with connect(server) as sock:

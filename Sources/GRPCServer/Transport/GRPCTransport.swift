@@ -38,9 +38,9 @@ final class GRPCTransport: ServerTransport, Sendable {
     bound.succeed(nil)  // a transport that never listened (NIO ignores a second completion)
   }
 
-  /// The bound address once listening (nil for a unix socket or when binding failed).
+  /// The bound address once listening; the bind's error when it failed.
   var listeningAddress: SocketAddress? {
-    get async { try? await bound.futureResult.get() }
+    get async throws { try await bound.futureResult.get() }
   }
 
   func listen(
