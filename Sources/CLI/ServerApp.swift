@@ -39,7 +39,7 @@ struct ServerApp {
     }
     let endpoint = try GRPCEndpoint(
       address: ListenAddress(config.listenAddress, defaultPort: 33969), tls: tls, store: store, logger: logger,
-      admin: hooks, telemetry: telemetry)
+      admin: hooks, readiness: readiness, telemetry: telemetry)
     var listeners: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: endpoint)]
     if config.httpEnabled {
       var options = GatewayOptions()

@@ -19,8 +19,9 @@ public struct TLSFiles: Sendable, Equatable {
   }
 }
 
-/// One gRPC listener (TCP or unix socket) serving both services, run as a Service: a
-/// graceful shutdown ends the watch streams, then lets in-flight RPCs finish.
+/// One gRPC listener (TCP or unix socket) serving both keyquarry services, health and
+/// reflection, run as a Service: a graceful shutdown ends the watch streams, then lets
+/// in-flight RPCs finish.
 public final class GRPCEndpoint: Service, Sendable {
   public let address: ListenAddress
   private let transport: GRPCTransport
@@ -30,7 +31,7 @@ public final class GRPCEndpoint: Service, Sendable {
 
   public init(
     address: ListenAddress, tls: TLSFiles?, store: Store, logger: Logger,
-    admin hooks: AdminHooks, telemetry: Telemetry = Telemetry()
+    admin hooks: AdminHooks, readiness: Readiness, telemetry: Telemetry = Telemetry()
   ) throws {
     if case .unix(let path) = address { try UnixSocketFile.prepare(path) }
     self.address = address
@@ -49,16 +50,25 @@ public final class GRPCEndpoint: Service, Sendable {
       maxRequestPayload: max(4 * 1024 * 1024, store.options.maxValueSize + 64 * 1024))
     server = GRPCServer(
       transport: transport,
-      services: [service, AdminService(store: store, hooks: hooks)],
-      interceptors: Self.interceptors(telemetry, metrics: metrics))
+      services: [
+        service, AdminService(store: store, hooks: hooks), HealthService(readiness: readiness),
+        ReflectionService(), ReflectionAlphaService(),
+      ],
+      interceptorPipeline: Self.interceptors(telemetry, metrics: metrics))
   }
 
-  /// Tracing outermost, so that rejected calls are traced and timed too.
-  private static func interceptors(_ telemetry: Telemetry, metrics: RPCMetrics?) -> [any ServerInterceptor] {
-    var interceptors: [any ServerInterceptor] = []
-    if telemetry.tracing { interceptors.append(RPCTracingInterceptor()) }
-    if let metrics { interceptors.append(RPCMetricsInterceptor(metrics: metrics)) }
-    return interceptors + [ClientIDInterceptor()]
+  /// Tracing outermost, so that rejected calls are traced and timed too. Health checks and
+  /// reflection need no client id: probes and tools do not send one.
+  private static func interceptors(
+    _ telemetry: Telemetry, metrics: RPCMetrics?
+  ) -> [ConditionalInterceptor<any ServerInterceptor>] {
+    let keyquarry = ConditionalInterceptor<any ServerInterceptor>.Subject.services([
+      Keyquarry_KeyQuarry.descriptor, Keyquarry_Admin.descriptor,
+    ])
+    var interceptors: [ConditionalInterceptor<any ServerInterceptor>] = []
+    if telemetry.tracing { interceptors.append(.apply(RPCTracingInterceptor(), to: .all)) }
+    if let metrics { interceptors.append(.apply(RPCMetricsInterceptor(metrics: metrics), to: keyquarry)) }
+    return interceptors + [.apply(ClientIDInterceptor(), to: keyquarry)]
   }
 
   private static func tlsContext(_ files: TLSFiles) throws -> NIOSSLContext {

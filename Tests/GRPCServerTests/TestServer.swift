@@ -32,9 +32,10 @@ struct TestServer {
   ) async throws {
     let store = Store(options: options)
     let counter = ShutdownCounter()
+    let readiness = Readiness()
     let endpoint = try GRPCEndpoint(
       address: address, tls: tls, store: store, logger: Logger(label: "test"),
-      admin: AdminHooks(requestShutdown: { counter.increment() }))
+      admin: AdminHooks(requestShutdown: { counter.increment() }), readiness: readiness)
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await endpoint.run() }
       group.addTask { await store.run() }

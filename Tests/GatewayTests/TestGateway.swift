@@ -40,7 +40,7 @@ struct TestGateway {
       logger: Logger(label: "test"), admin: AdminHooks(requestShutdown: { shutdowns.add() }))
     let grpc = try GRPCEndpoint(
       address: .tcp(host: "127.0.0.1", port: 0), tls: nil, store: store, logger: Logger(label: "test"),
-      admin: AdminHooks(requestShutdown: {}))
+      admin: AdminHooks(requestShutdown: {}), readiness: Readiness())
     var clientConfiguration = HTTPClient.Configuration()
     if let tls {
       var trust = TLSConfiguration.makeClientConfiguration()
