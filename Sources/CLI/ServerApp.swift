@@ -110,6 +110,7 @@ struct ServerApp {
     }
     let database = try SnapshotDatabases.open(config.snapshotDatabase, connectTimeout: config.postgresConnectTimeout)
     try await database.prepare()
+    try await database.claim(.server)
     let snapshotter = Snapshotter(
       store: store, database: database, name: config.name, writerVersion: BuildInfo.version, logger: logger)
     if config.startFresh {

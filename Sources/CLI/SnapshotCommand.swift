@@ -62,6 +62,7 @@ struct SnapshotCommand: AsyncParsableCommand {
     func run() async throws {
       let (database, config) = try await options.open()
       do {
+        try await database.claim(.alone)
         let info = try await database.promote(id, as: name ?? config.name)
         try printJSON(["id": info.id, "restoredFrom": id, "name": info.name])
       } catch let error as SnapshotError {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// Snapshots in PostgreSQL, through PostgresNIO, from a
 /// `postgres://user:password@host:port/dbname?sslmode=…` URL. Same tables and semantics
@@ -12,6 +13,10 @@ final class PostgresSnapshots: SnapshotDatabase {
   private let logger: Logger
   private let server: PostgresServerAddress
   private let connectTimeout: Duration
+  /// The connection holding the claim's advisory lock, until `close` ends it.
+  private let claimHolder = Mutex<Task<Void, Never>?>(nil)
+  /// The key of the claim's advisory lock (the migration lock's is 7246175).
+  private static let claimKey = 7_246_176
 
   /// Schema versions, applied in order, each once.
   private static let migrations: [(version: Int, sql: [PostgresQuery])] = [
@@ -183,7 +188,39 @@ final class PostgresSnapshots: SnapshotDatabase {
     for try await chunk in rows.decode(Data.self) { try body(chunk) }
   }
 
+  /// A session advisory lock (shared for a server, exclusive for a restore), held by one
+  /// leased connection until `close`; PostgreSQL drops it if that connection is lost.
+  func claim(_ claim: SnapshotClaim) async throws {
+    let take: PostgresQuery =
+      claim == .server
+      ? "SELECT pg_try_advisory_lock_shared(\(Self.claimKey))" : "SELECT pg_try_advisory_lock(\(Self.claimKey))"
+    let (taken, held) = AsyncStream.makeStream(of: Bool.self)
+    let holder = Task { [client, logger] in
+      do {
+        try await client.withConnection { connection in
+          let got = try await Self.single(connection.query(take, logger: logger), Bool.self)
+          held.yield(got)
+          guard got else { return }
+          // Until `close` cancels this task; the client's shutdown then ends the session.
+          while true { try await Task.sleep(for: .seconds(3600)) }
+        }
+      } catch {
+        held.finish()
+      }
+    }
+    claimHolder.withLock { $0 = holder }
+    var iterator = taken.makeAsyncIterator()
+    guard let got = await iterator.next() else {
+      throw SnapshotError.unreachable("PostgreSQL at \(server)", "could not claim the snapshot database")
+    }
+    guard got else { throw SnapshotError.inUse("at \(server)", claim) }
+  }
+
   func close() async throws {
+    if let holder = claimHolder.withLock({ $0 }) {
+      holder.cancel()
+      await holder.value
+    }
     runner.cancel()
     await runner.value
   }

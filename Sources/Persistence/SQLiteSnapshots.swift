@@ -1,14 +1,25 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// Snapshots in a SQLite file (WAL mode), through GRDB.
 final class SQLiteSnapshots: SnapshotDatabase {
   private let pool: DatabasePool
+  private let path: String
+  private let lock = Mutex<FileLock?>(nil)
 
   init(path: String) throws {
     var configuration = Configuration()
     configuration.busyMode = .timeout(10)
     pool = try DatabasePool(path: path, configuration: configuration)
+    self.path = path
+  }
+
+  func claim(_ claim: SnapshotClaim) async throws {
+    guard let taken = try FileLock(path: path, exclusive: claim == .alone) else {
+      throw SnapshotError.inUse("sqlite://\(path)", claim)
+    }
+    lock.withLock { $0 = taken }
   }
 
   func prepare() async throws {
@@ -103,5 +114,6 @@ final class SQLiteSnapshots: SnapshotDatabase {
 
   func close() async throws {
     try pool.close()
+    lock.withLock { $0?.release() }
   }
 }

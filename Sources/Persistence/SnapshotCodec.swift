@@ -127,6 +127,8 @@ public enum SnapshotError: Error, CustomStringConvertible {
   case notFound(Int64)
   /// What could not be reached, and why.
   case unreachable(String, String)
+  /// The database (named) is claimed by others, so this claim cannot be had now.
+  case inUse(String, SnapshotClaim)
 
   public var description: String {
     switch self {
@@ -134,6 +136,10 @@ public enum SnapshotError: Error, CustomStringConvertible {
     case .unsupportedDatabase(let url): "unsupported snapshot database '\(url)': use sqlite:///path or postgres://…"
     case .notFound(let id): "no complete snapshot with id \(id)"
     case .unreachable(let what, let why): "cannot reach \(what): \(why)"
+    case .inUse(let database, .alone):
+      "a running server uses the snapshot database \(database): stop it first (its shutdown snapshot would replace the restored one)"
+    case .inUse(let database, .server):
+      "a snapshot restore is using the snapshot database \(database): start the server once it is done"
     }
   }
 }

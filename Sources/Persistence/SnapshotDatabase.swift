@@ -23,7 +23,18 @@ public protocol SnapshotDatabase: Sendable {
   func promote(_ id: Int64, as name: String) async throws -> SnapshotInfo
   /// Calls `body` with each chunk of snapshot `id`, in order.
   func readChunks(of id: Int64, _ body: @Sendable (Data) throws -> Void) async throws
+  /// Holds the database until `close`: a running server shares it with other servers;
+  /// `snapshot restore` takes it alone, so that no running server's shutdown snapshot
+  /// undoes the restore. Throws `SnapshotError.inUse` when that cannot be had now.
+  func claim(_ claim: SnapshotClaim) async throws
   func close() async throws
+}
+
+public enum SnapshotClaim: Sendable {
+  /// A running server: servers (of any name) may share the database.
+  case server
+  /// `snapshot restore`: only while no server uses the database.
+  case alone
 }
 
 public enum SnapshotDatabases {

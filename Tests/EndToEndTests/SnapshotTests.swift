@@ -47,4 +47,32 @@ import Testing
     #expect(try await server.client(["get", "img"]).stdout == png)
     #expect(try await server.terminate() == 0)
   }
+
+  /// A restore while a server runs on the same snapshot database would be undone by that
+  /// server's shutdown snapshot: it is refused until the server stops. Servers of other
+  /// names may share the database.
+  @Test func restoreIsRefusedWhileAServerUsesTheDatabase() async throws {
+    let directory = try makeTemporaryDirectory()
+    let database = "sqlite://" + directory.appendingPathComponent("kq.db").path
+    let env = { (name: String) in
+      ["KEYQUARRY_SNAPSHOT_ENABLED": "true", "KEYQUARRY_SNAPSHOT_DATABASE": database, "KEYQUARRY_NAME": name]
+    }
+    var server = try ServerProcess(environment: env("e2e"), directory: directory)
+    try await server.waitUntilListening()
+    #expect(try await server.terminate() == 0)  // snapshot 1, at shutdown
+
+    server = try ServerProcess(environment: env("e2e"), directory: directory)
+    try await server.waitUntilListening()
+    let neighbour = try ServerProcess(environment: env("neighbour"), directory: directory)
+    try await neighbour.waitUntilListening()
+    let restore = ["snapshot", "restore", "--database", database, "--id", "1", "--name", "e2e"]
+    let refused = try await runKeyquarry(restore, environment: ["HOME": directory.path])
+    #expect(refused.status == 1)
+    #expect(refused.stderr.contains("a running server uses the snapshot database"), "\(refused.stderr)")
+    #expect(try await server.terminate() == 0)
+    #expect(try await neighbour.terminate() == 0)
+
+    let done = try await runKeyquarry(restore, environment: ["HOME": directory.path])
+    #expect(done.status == 0, "\(done.stderr)")
+  }
 }
