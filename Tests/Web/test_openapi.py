@@ -28,7 +28,10 @@ def test_schemathesis_finds_no_server_error_and_no_contradiction(server, output_
          "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
                      "response_headers_conformance,response_schema_conformance",
          "--phases", "examples,coverage,fuzzing", "--max-examples", "40", "--max-time", "120",
-         "--seed", "1", "--request-timeout", "10"],
+         "--seed", "1", "--request-timeout", "10",
+         # Hypothesis's own check that it did not discard too many generated examples is
+         # about the generator, not the server, and it once failed a run on a busy machine.
+         "--suppress-health-check", "filter_too_much"],
         capture_output=True, text=True, timeout=400)
     (output_dir / "schemathesis.txt").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout[-4000:]

@@ -44,12 +44,15 @@ def send(server, method, path, query):
 
 def test_every_route_refuses_an_unknown_parameter_by_name(server):
     walked = 0
-    for path, method, _ in operations():
+    for path, method, documented in operations():
         status, body = send(server, method, path, {"bogus_param": "1"})
         assert status == 400, f"{method} {path}: {status} {body!r}"
         if method != "HEAD":
             message = json.loads(body)["message"]
             assert 'unknown query parameter "bogus_param"' in message, f"{method} {path}: {message}"
+            # The route names what it takes: exactly what the document lists.
+            taken = set(message.split("this route takes: ")[1].split(", "))
+            assert taken == documented | {"client_id"}, f"{method} {path}"
         walked += 1
     assert walked >= 25
 
