@@ -24,6 +24,11 @@ public struct ValueSnapshot: Sendable {
   /// The lock owner at the time of the snapshot, if the key was locked.
   public let lockOwner: String?
 
+  /// A value kept from a watcher: nothing but whose lock kept it.
+  static func withheld(lockOwner: String?) -> ValueSnapshot {
+    ValueSnapshot(value: Data(), contentType: "", hash: 0, version: 0, lockOwner: lockOwner)
+  }
+
   /// Whether `client` may read this value (not locked by somebody else).
   public func isReadable(by client: String) -> Bool {
     lockOwner == nil || lockOwner == client

@@ -19,7 +19,8 @@ extension Store {
       } else {
         guard createIfMissing else { throw .notFound }
         try reserveKeySlot(for: key)
-        create(key, Data(), "", client, now, &state)
+        create(key, Data(), "", client, now, lockedFor: duration, &state)
+        return
       }
       applyLock(key, duration, client, now, &state)
     }
@@ -49,15 +50,22 @@ extension Store {
   func applyLock(
     _ key: String, _ duration: Duration, _ client: String, _ now: Date, _ state: inout ShardState
   ) {
-    let expires = state.modifyEntry(key) { entry in
+    let (expires, isNew) = state.modifyEntry(key) { entry in
       if let existing = entry.lock {
         entry.lock!.expires = min(existing.expires + duration, now + options.maxLockDuration)
-      } else {
-        entry.lock = LockState(owner: client, created: now, expires: now + duration)
-        counters.locks.add(1)
+        return (entry.lock!.expires, false)
       }
-      return entry.lock!.expires
+      entry.lock = LockState(owner: client, created: now, expires: now + duration)
+      return (entry.lock!.expires, true)
     }
+    lockTaken(key, until: expires, isNew: isNew, client, now, &state)
+  }
+
+  /// What follows a lock put in the entry: its count, its timer and LOCKED.
+  func lockTaken(
+    _ key: String, until expires: Date, isNew: Bool, _ client: String, _ now: Date, _ state: inout ShardState
+  ) {
+    if isNew { counters.locks.add(1) }
     state.schedule(Timer(deadline: expires, key: key, kind: .lock))
     emit(.locked, key, by: client, at: now, in: &state)
   }

@@ -24,8 +24,7 @@ extension Store {
         return false
       }
       try reserveKeySlot(for: key)
-      create(key, value, contentType, client, now, &state)
-      if let lockDuration { applyLock(key, lockDuration, client, now, &state) }
+      create(key, value, contentType, client, now, lockedFor: lockDuration, &state)
       if let lifespan { applyLifespan(key, lifespan, client, now, &state) }
       return true
     }
@@ -58,20 +57,24 @@ extension Store {
     emit(.updated, key, by: client, at: now, value: .current, in: &state)
   }
 
-  /// Inserts a new key (the caller has reserved its slot) and emits CREATED.
+  /// Inserts a new key (the caller has reserved its slot) and emits CREATED, then LOCKED
+  /// when it is created locked. The lock is in the entry before CREATED is published, so
+  /// that the event's value is the lock owner's alone.
   func create(
     _ key: String, _ value: Data, _ contentType: String, _ client: String, _ now: Date,
-    _ state: inout ShardState
+    lockedFor lockDuration: Duration? = nil, _ state: inout ShardState
   ) {
     var version: UInt64 = 1
     if options.revisionLimit != 0, let last = state.record(key)?.latestVersion { version = last + 1 }
+    let lock = lockDuration.map { LockState(owner: client, created: now, expires: now + $0) }
     let entry = Entry(
       contentType: state.contentType(contentType, of: value),
       hash: FNV1a.hash(value), version: version, created: now, updated: nil, createdBy: state.creators.share(client),
-      lock: nil, lifespan: nil, isReserved: false)
+      lock: lock, lifespan: nil, isReserved: false)
     state.insert(key, entry, value: value, revisionLimit: options.revisionLimit)
     counters.totalSize.add(value.count)
     emit(.created, key, by: client, at: now, value: .current, in: &state)
+    if let lock { lockTaken(key, until: lock.expires, isNew: true, client, now, &state) }
   }
 
   /// Counts a new key against `max_keys`, and asks for an eager prune past `eager_prune_at`.

@@ -57,11 +57,19 @@ public struct ValueUpdate: Sendable {
   public let clientID: String
   /// Nil for the initial message.
   public let time: Date?
+
+  /// The update without the value and what describes it (content type, hash, version).
+  var withheld: ValueUpdate {
+    ValueUpdate(
+      sequence: sequence, key: key, snapshot: .withheld(lockOwner: snapshot.lockOwner), kind: kind,
+      clientID: clientID, time: time)
+  }
 }
 
 /// The messages of a value watch: the current value at once (if readable), then the
-/// value after every create, update and unlock, and the last value on removal.
-/// Values locked by another client are held back.
+/// value after every create, update and unlock, and the last value on removal. A value
+/// locked by another client never reaches the watcher, whatever the transport: its
+/// CREATED and UPDATED are skipped, and its removal comes with the key and event only.
 public struct ValueWatch: AsyncSequence, Sendable {
   static let kinds: Set<KeyEvent> = [.created, .updated, .unlocked, .deleted, .expired, .expunged]
 
@@ -86,7 +94,9 @@ public struct ValueWatch: AsyncSequence, Sendable {
         let update = ValueUpdate(
           sequence: event.sequence, key: event.key, snapshot: snapshot, kind: event.kind,
           clientID: event.clientID, time: event.time)
-        if event.kind.removesKey { return update }
+        if event.kind.removesKey {
+          return snapshot.isReadable(by: watch.client) ? update : update.withheld
+        }
         if !snapshot.isReadable(by: watch.client) { continue }
         watch.store.recordWatchAccess(watch.key, by: watch.client)
         return update

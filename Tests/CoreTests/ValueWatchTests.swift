@@ -56,4 +56,25 @@ import Testing
     #expect(expired?.kind == .expired)
     #expect(expired?.snapshot.value == data("v"))
   }
+
+  /// A value locked by another client is in no update: CREATED of a key set locked is
+  /// skipped, and its removal carries the key and event only. No access is counted.
+  @Test func aLockedValueNeverReachesAnotherClient() async throws {
+    let (store, _) = makeStore()
+    let watch = try store.watchValue("k", by: bob)
+    var updates = watch.makeAsyncIterator()
+    try store.set("k", value: data("secret"), lockDuration: .seconds(10), by: alice)
+    try store.set("k", value: data("secret2"), by: alice)
+    try store.delete("k", by: alice)
+    let deleted = await updates.next()
+    #expect(deleted?.kind == .deleted && deleted?.key == "k")
+    #expect(deleted?.snapshot.value.isEmpty == true && deleted?.snapshot.contentType == "")
+    #expect(deleted?.snapshot.hash == 0 && deleted?.snapshot.version == 0)
+    #expect(try store.keyMetric("k").accessCount == 0)
+
+    let own = try store.watchValue("k", by: alice)
+    var mine = own.makeAsyncIterator()
+    try store.set("k", value: data("secret"), lockDuration: .seconds(10), by: alice)
+    #expect(await mine.next()?.snapshot.value == data("secret"), "the owner's own watch gets it")
+  }
 }
