@@ -2,7 +2,7 @@
 # The build steps are the README's "Release build" steps (a test keeps them identical).
 
 FROM swift:6.3-bookworm AS builder
-RUN apt-get update && apt-get install -y --no-install-recommends libsqlite3-dev libre2-dev
+RUN apt-get update && apt-get install -y --no-install-recommends libsqlite3-dev libre2-dev zlib1g-dev
 WORKDIR /src
 COPY . .
 RUN swift build -c release --product keyquarry --static-swift-stdlib

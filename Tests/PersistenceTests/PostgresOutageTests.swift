@@ -9,7 +9,7 @@ import Testing
   @Test func aDatabaseThatGoesDownIsRetriedAtTheNextInterval() async throws {
     let server = try PostgresServer()
     let name = try server.createDatabase()
-    let database = try SnapshotDatabases.open(server.url(name))
+    let database = try SnapshotDatabases.open(server.url(name), connectTimeout: PostgresServer.connectTimeout)
     try await database.prepare()
     let store = Store()
     let snapshotter = Snapshotter(

@@ -12,6 +12,11 @@ final class PostgresServer: @unchecked Sendable {
     return versions.sorted().last.map { root.appendingPathComponent($0).appendingPathComponent("bin") }
   }()
 
+  /// The connect timeout of databases opened on these servers: generous, because the
+  /// whole suite runs in parallel on a small machine, where the pool's first connection
+  /// can wait seconds for a thread (the timeout itself is `PostgresUnreachableTests`').
+  static let connectTimeout: Duration = .seconds(60)
+
   /// One server for the whole test run; each test uses a database of its own.
   static let shared: PostgresServer? = {
     let server = try? PostgresServer()

@@ -15,8 +15,9 @@ import Testing
       Issue.record("prepare succeeded against \(url)")
       return ("", .zero)
     } catch {
+      let took = ContinuousClock.now - started
       try await database.close()
-      return ("\(error)", ContinuousClock.now - started)
+      return ("\(error)", took)
     }
   }
 

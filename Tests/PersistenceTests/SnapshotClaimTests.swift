@@ -19,7 +19,7 @@ import Testing
   }
 
   private func opened(_ url: String) async throws -> any SnapshotDatabase {
-    let database = try SnapshotDatabases.open(url)
+    let database = try SnapshotDatabases.open(url, connectTimeout: PostgresServer.connectTimeout)
     try await database.prepare()
     return database
   }

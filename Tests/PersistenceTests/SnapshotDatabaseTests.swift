@@ -30,7 +30,7 @@ enum Backend: String, CaseIterable, Sendable {
     case .postgres:
       guard let server = PostgresServer.shared else { throw PostgresServer.Failure("PostgreSQL did not start") }
       let name = try server.createDatabase()
-      let database = try SnapshotDatabases.open(server.url(name))
+      let database = try SnapshotDatabases.open(server.url(name), connectTimeout: PostgresServer.connectTimeout)
       try await database.prepare()
       return (database, { try server.sql($0, database: name) })
     }

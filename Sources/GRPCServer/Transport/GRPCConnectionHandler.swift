@@ -154,7 +154,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
       settings.accept(accepted)
       route = .forwarded(rpc)
     }
-    let call = Call(route: route, deframer: MessageDeframer(maxPayload: settings.maxRequestPayload))
+    let encoding = MessageEncoding(header: head.encoding) ?? .identity  // an unknown one was refused
+    let call = Call(route: route, deframer: MessageDeframer(maxPayload: settings.maxRequestPayload, encoding: encoding))
     if endStream { end(call, on: id) } else { calls[id] = call }
   }
 
@@ -258,7 +259,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
       calls[id] = call  // its request has ended: anything more is ignored, the watch goes on
     case .forwarded(let rpc):
       var call = call
-      call.deframer = MessageDeframer(maxPayload: settings.maxRequestPayload)
+      call.deframer = MessageDeframer(maxPayload: settings.maxRequestPayload, encoding: call.deframer.encoding)
       call.requestDropped = true
       calls[id] = call
       rpc.requests.finish(throwing: error)

@@ -5,24 +5,25 @@ import NIOHPACK
 /// gRPC over HTTP/2 (the PROTOCOL-HTTP2 document): what request headers must hold and how
 /// metadata, responses and statuses become headers.
 enum GRPCWire {
-  static let responseHeaders: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
+  static let responseHeaders: HPACKHeaders = [
+    ":status": "200", "content-type": "application/grpc", "grpc-accept-encoding": MessageEncoding.accepted,
+  ]
   /// The header blocks of every successful unary call, encoded once.
   static let responseHead = HeaderBlock(responseHeaders)
   static let okTrailers = HeaderBlock(["grpc-status": "0"])
 
   /// The response that refuses a request whose headers are not a gRPC call we accept, or
-  /// nil to go ahead. Only uncompressed messages are accepted, like grpc-swift's default.
+  /// nil to go ahead. An unknown `grpc-encoding` is UNIMPLEMENTED with the ones accepted,
+  /// as the gRPC compression document says.
   static func rejection(of head: RequestHead) -> HPACKHeaders? {
     if head.malformed { return [":status": "400"] }
     guard let contentType = head.contentType, isGRPC(contentType) else { return [":status": "415"] }
     guard head.method == "POST" else {
       return trailers(Status(code: .invalidArgument, message: ":method must be POST"), trailersOnly: true)
     }
-    if let encoding = head.encoding, encoding != "identity" {
-      var refusal = trailers(
+    if let encoding = head.encoding, MessageEncoding(header: encoding) == nil {
+      return trailers(
         Status(code: .unimplemented, message: "\(encoding) compression is not supported"), trailersOnly: true)
-      refusal.add(name: "grpc-accept-encoding", value: "identity")
-      return refusal
     }
     return nil
   }

@@ -22,6 +22,14 @@ struct PrefixedMessage: GRPCContiguousBytes, SwiftProtobufContiguousBytes, Senda
     buffer.writeRepeatingByte(byte, count: count)
   }
 
+  /// An uncompressed message of `payload`'s bytes (an inflated request).
+  init(payload: ByteBuffer) {
+    buffer = ByteBufferAllocator().buffer(capacity: Self.prefixLength + payload.readableBytes)
+    buffer.writeInteger(UInt8(0))
+    buffer.writeInteger(UInt32(payload.readableBytes))
+    buffer.writeImmutableBuffer(payload)
+  }
+
   init<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
     let bytes = Array(bytes)
     self.init(repeating: 0, count: bytes.count)
@@ -42,12 +50,16 @@ struct PrefixedMessage: GRPCContiguousBytes, SwiftProtobufContiguousBytes, Senda
 }
 
 /// Cuts a request stream's DATA into gRPC messages. A message that arrives in one DATA
-/// frame (the usual case) is a slice of that frame's buffer.
+/// frame (the usual case) is a slice of that frame's buffer; a compressed one is inflated.
 struct MessageDeframer {
   let maxPayload: Int
+  let encoding: MessageEncoding
   private var pending: ByteBuffer?
 
-  init(maxPayload: Int) { self.maxPayload = maxPayload }
+  init(maxPayload: Int, encoding: MessageEncoding) {
+    self.maxPayload = maxPayload
+    self.encoding = encoding
+  }
 
   /// True when no partial message is waiting for more bytes.
   var isEmpty: Bool { pending.map { $0.readableBytes == 0 } ?? true }
@@ -65,8 +77,8 @@ struct MessageDeframer {
       let flag = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
       let length = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt32.self)
     else { return nil }
-    if flag != 0 {
-      throw RPCError(code: .internalError, message: "compressed message received, but no compression was negotiated")
+    if flag != 0, encoding == .identity {
+      throw RPCError(code: .internalError, message: "compressed message received, but no grpc-encoding names its compression")
     }
     guard length <= maxPayload else {
       throw RPCError(
@@ -75,6 +87,8 @@ struct MessageDeframer {
     }
     guard let message = buffer.readSlice(length: PrefixedMessage.prefixLength + Int(length)) else { return nil }
     pending = buffer
-    return PrefixedMessage(framed: message)
+    guard flag != 0 else { return PrefixedMessage(framed: message) }
+    let compressed = message.getSlice(at: message.readerIndex + PrefixedMessage.prefixLength, length: Int(length))!
+    return PrefixedMessage(payload: try encoding.inflate(compressed, limit: maxPayload))
   }
 }
