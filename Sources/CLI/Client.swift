@@ -59,7 +59,7 @@ struct Client: AsyncParsableCommand {
     guard let deadline = DurationParser.parse(timeout), deadline > .zero else {
       throw ValidationError("invalid --timeout '\(timeout)'")
     }
-    let (transport, host, usingTLS) = try makeTransport()
+    let (transport, target, usingTLS) = try makeTransport()
     do {
       return try await withGRPCClient(
         transport: transport, interceptors: [ClientIDHeader(clientID: effectiveClientID)]
@@ -75,7 +75,8 @@ struct Client: AsyncParsableCommand {
         return try await body(connection)
       }
     } catch let error as RPCError {
-      printError("rpc error: code = \(error.code.goName) desc = \(TLSFailure.explain(error, host: host, usingTLS: usingTLS) ?? error.message)")
+      let description = await TLSFailure.explain(error, target: target, usingTLS: usingTLS) ?? error.message
+      printError("rpc error: code = \(error.code.goName) desc = \(description)")
       throw ExitCode(1)
     }
   }

@@ -10,10 +10,11 @@ import GRPCNIOTransportHTTP2
 #endif
 
 extension Client {
-  /// The transport, the host its certificate must name, and whether it uses TLS.
-  func makeTransport() throws -> (HTTP2ClientTransport.Posix, host: String, usingTLS: Bool) {
+  /// The transport, where it connects (for TLS's errors), and whether it uses TLS.
+  func makeTransport() throws -> (HTTP2ClientTransport.Posix, TLSFailure.Target, usingTLS: Bool) {
     let target: any ResolvableTarget
     var host = "localhost"
+    var tcpPort: Int?
     switch try ListenAddress(address, defaultPort: 33969) {
     case .unix(let path):
       guard FileManager.default.fileExists(atPath: path) else {
@@ -22,6 +23,7 @@ extension Client {
       target = .unixDomainSocket(path: path)
     case .tcp(let given, let port):
       host = given == "0.0.0.0" ? "127.0.0.1" : given
+      tcpPort = port
       // An IP address is a target of its own: TLS then checks the certificate's IP
       // addresses (a name target would send the address as SNI, which TLS forbids).
       if IPAddress.isIPv4(host) {
@@ -57,7 +59,7 @@ extension Client {
       config.http2.authority = tlsServerName
     }
     let transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security, config: config)
-    return (transport, tlsServerName ?? host, usingTLS)
+    return (transport, TLSFailure.Target(host: tlsServerName ?? host, port: tcpPort), usingTLS)
   }
 }
 
