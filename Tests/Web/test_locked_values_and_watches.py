@@ -61,7 +61,7 @@ class SSEWatch(threading.Thread):
         try:
             while chunk := self.response.read1(65536):
                 self.received += chunk
-        except (OSError, ValueError, AttributeError):  # stopped: http.client's close races the read
+        except (OSError, ValueError, AttributeError, http.client.HTTPException):  # stopped mid-read
             pass
 
     def stop(self):
