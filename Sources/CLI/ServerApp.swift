@@ -132,7 +132,7 @@ struct ServerApp {
       }
     let json = config.logJSON
     LoggingSystem.bootstrap { label in
-      // The event log prints whatever the level (behavior.md §7.3).
+      // The event log prints whatever the level, as the original's.
       KeyquarryLogHandler(label: label, json: json, logLevel: label == KeyquarryLogHandler.eventLabel ? .trace : level)
     }
     return Logger(label: "keyquarry")

@@ -59,7 +59,7 @@ extension ConfigOption {
     }) { DurationParser.format($0[keyPath: path]) }
   }
 
-  /// Every option of `serve` (behavior.md §7.2 and gateway.md).
+  /// Every option of `serve` (the README's Configuration table).
   static var all: [ConfigOption] { [
     .string("listen_address", \.listenAddress),
     .string("name", \.name),

@@ -1,8 +1,8 @@
 import Core
 import Foundation
 
-/// Everything `keyquarry serve` can be told, with the defaults of behavior.md §7 and the
-/// decisions of §12. Filled by `ConfigLoader` from flags, environment and a YAML file.
+/// Everything `keyquarry serve` can be told, with the original's defaults and the
+/// decisions the README lists. Filled by `ConfigLoader` from flags, environment and a YAML file.
 public struct ServerConfig: Sendable, Equatable {
   public var listenAddress = "localhost:33969"
   public var name = ServerConfig.defaultName

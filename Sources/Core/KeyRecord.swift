@@ -167,7 +167,7 @@ final class KeyRecord: ManagedBuffer<KeyRecord.Header, UInt8> {
     header.createdOnly = false
   }
 
-  /// Forgets every retained revision, the live entry's included (behavior.md §3.11).
+  /// Forgets every retained revision, the live entry's included.
   func clearHistory() {
     header.previous = []
     header.entryInHistory = false

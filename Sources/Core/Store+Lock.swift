@@ -1,7 +1,7 @@
 import Foundation
 
 extension Store {
-  /// Locks a key for `duration`, or extends the caller's own lock by it (behavior.md §3.12).
+  /// Locks a key for `duration`, or extends the caller's own lock by it.
   public func lock(
     _ key: String, duration: Duration?, createIfMissing: Bool = false, by client: String
   ) throws(StoreError) {

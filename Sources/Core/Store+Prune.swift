@@ -4,7 +4,7 @@ import Synchronization
 
 extension Store {
   /// Expunges the stalest unlocked user keys until at most `target` keys remain
-  /// (behavior.md §6.3). Returns the number of keys removed.
+  /// (the original's rule). Returns the number of keys removed.
   @discardableResult
   public func prune(to target: Int, ignoring ignored: Set<String> = []) -> Int {
     let count = counters.keys.value
@@ -50,7 +50,7 @@ extension Store {
     prune(to: options.eagerPruneTo, ignoring: [key])
   }
 
-  /// The staleness score of behavior.md §6.3: higher means more recently used.
+  /// The original's staleness score: higher means more recently used.
   static func freshness(_ metric: KeyMetric?, now: Date) -> Double {
     func term(_ date: Date?) -> Double {
       guard let date, date < now else { return 0 }

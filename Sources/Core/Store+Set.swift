@@ -1,7 +1,7 @@
 import Foundation
 
 extension Store {
-  /// Creates or updates a key (behavior.md §3.2). Returns true when the key is new.
+  /// Creates or updates a key, as the original. Returns true when the key is new.
   @discardableResult
   public func set(
     _ key: String, value: Data, contentType: String = "", lockDuration: Duration? = nil,

@@ -19,7 +19,7 @@ extension Store {
     try bus.subscribe(EventFilter(), counted: false)
   }
 
-  /// Watches the value of one key (WatchKeyValue, behavior.md §3.18 with decisions 12.13–12.14).
+  /// Watches the value of one key (WatchKeyValue; README, Behaviour decisions).
   public func watchValue(_ key: String, by client: String) throws(StoreError) -> ValueWatch {
     let filter = EventFilter(keys: [key], kinds: ValueWatch.kinds)
     let now = clock.now()

@@ -15,7 +15,7 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
 
   public var description: String { "\(code): \(message)" }
 
-  // The catalogue of behavior.md §3.0.1, with the decisions of §12.
+  // The original's errors, with the decisions the README lists.
   static let emptyKey = StoreError(.invalidArgument, "empty key")
   static let reservedKey = StoreError(.invalidArgument, "key cannot begin with 'keyquarry'")
   static let readOnly = StoreError(.failedPrecondition, "server in readonly mode")

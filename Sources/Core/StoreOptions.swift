@@ -1,4 +1,4 @@
-/// Limits and policies of a store (behavior.md §6–7). Defaults are the original's.
+/// Limits and policies of a store. Defaults are the original's.
 public struct StoreOptions: Sendable, Equatable {
   /// 0 disables history, -1 keeps every revision, N keeps the newest N.
   public var revisionLimit = 5

@@ -13,7 +13,7 @@ public enum RequestClient {
 }
 
 /// Checks the `client_id` metadata of every RPC of both services before any handler runs
-/// (behavior.md §2) and makes it available to the handlers as `RequestClient.id`.
+/// (as the original) and makes it available to the handlers as `RequestClient.id`.
 struct ClientIDInterceptor: ServerInterceptor {
   func intercept<Input: Sendable, Output: Sendable>(
     request: StreamingServerRequest<Input>,

@@ -7,7 +7,7 @@ import KeyquarryProtos
 import NIOCore
 import Tracing
 
-/// Settings of the HTTP gateway (gateway.md).
+/// Settings of the HTTP gateway.
 public struct GatewayOptions: Sendable {
   public var corsOrigins: [String] = []
   public var sseHeartbeat: Duration = .seconds(15)

@@ -7,7 +7,7 @@ import NIOCore
 import Prometheus
 import ServiceLifecycle
 
-/// What the monitor server serves besides health (behavior.md §9).
+/// What the monitor server serves besides health (as the original).
 public struct MonitorOptions: Sendable {
   public var prometheus = false
   public var expvar = false
