@@ -41,7 +41,7 @@ extension Store {
     withShard(of: key) { $0.entry(key) != nil }
   }
 
-  /// Keys matching an RE2-style pattern (unanchored), sorted ascending, at most `limit` (0: all).
+  /// Keys matching an RE2 pattern (unanchored), sorted ascending, at most `limit` (0: all).
   public func listKeys(
     pattern: String = "", limit: Int = 0, includeReserved: Bool = false
   ) throws(StoreError) -> [String] {
