@@ -4,7 +4,7 @@ import Testing
 /// A real PostgreSQL server on loopback with a throwaway data directory (Debian's
 /// `postgresql` package). Runs as the `postgres` user when the tests run as root.
 final class PostgresServer: @unchecked Sendable {
-  let port: Int
+  private(set) var port: Int
   let directory: URL
   private static let bin: URL? = {
     let root = URL(fileURLWithPath: "/usr/lib/postgresql")
@@ -37,7 +37,15 @@ final class PostgresServer: @unchecked Sendable {
     port = try Self.freePort()
     let data = directory.appendingPathComponent("data").path
     try Self.run(bin.appendingPathComponent("initdb").path, ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"])
-    try start()
+    // The free port can be taken by another test's socket before PostgreSQL binds it.
+    for attempt in 1...3 {
+      do {
+        try start()
+        return
+      } catch where attempt < 3 {
+        port = try Self.freePort()
+      }
+    }
   }
 
   func url(_ database: String) -> String { "postgres://postgres@127.0.0.1:\(port)/\(database)?sslmode=disable" }
