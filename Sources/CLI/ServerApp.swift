@@ -39,7 +39,10 @@ struct ServerApp {
     }
     let endpoint = try GRPCEndpoint(
       address: ListenAddress(config.listenAddress, defaultPort: 33969), tls: tls, store: store, logger: logger,
-      admin: hooks, readiness: readiness, telemetry: telemetry)
+      admin: hooks, readiness: readiness, telemetry: telemetry,
+      responseCompression: MessageEncoding(rawValue: config.grpcResponseCompression).flatMap {
+        ResponseCompression($0, minBytes: config.grpcResponseCompressionMinBytes)
+      })
     var listeners: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: endpoint)]
     if config.httpEnabled {
       var options = GatewayOptions()

@@ -114,6 +114,12 @@ extension ConfigOption {
     .count("prune_to", \.store.pruneTo),
     .count("eager_prune_at", \.store.eagerPruneAt),
     .count("eager_prune_to", \.store.eagerPruneTo),
+    ConfigOption(key: "grpc_response_compression", apply: { config, text throws(ValueError) in
+      let encodings = ["identity", "gzip", "deflate"]
+      guard encodings.contains(text) else { throw ValueError(expected: "one of " + encodings.joined(separator: ", ")) }
+      config.grpcResponseCompression = text
+    }) { $0.grpcResponseCompression },
+    .count("grpc_response_compression_min_bytes", \.grpcResponseCompressionMinBytes),
     .string("ssl_certfile", \.sslCertfile),
     .string("ssl_keyfile", \.sslKeyfile),
     .string("privileged_client_id", \.store.privilegedClientID),

@@ -30,6 +30,10 @@ public struct ServerConfig: Sendable, Equatable {
   public var trace = false
   public var tracerName = "keyquarry_server"
   public var serviceName = "keyquarry"
+  /// `identity` (off), `gzip` or `deflate`: how gRPC responses are compressed for clients
+  /// that accept it, when a message has at least `grpcResponseCompressionMinBytes`.
+  public var grpcResponseCompression = "identity"
+  public var grpcResponseCompressionMinBytes = 1024
   public var sslCertfile = ""
   public var sslKeyfile = ""
   public var httpAddress = "localhost:33971"

@@ -52,6 +52,7 @@ import Testing
     #expect(config.monitorAddress == "localhost:33970")
     #expect(config.eventLoops == 0, "one loop per CPU the server may run on")
     #expect(config.httpIdleTimeout == .seconds(75))
+    #expect(config.grpcResponseCompression == "identity", "responses uncompressed")
     #expect(config.name.isEmpty == false)
   }
 
@@ -154,6 +155,8 @@ import Testing
       "invalid value 'two' for event_loops (environment variable KEYQUARRY_EVENT_LOOPS)",
       env: ["KEYQUARRY_EVENT_LOOPS": "two"])
     try await expectFailure("invalid value '-1' for event_loops (flag", flags: ["event_loops": "-1"])
+    try await expectFailure(
+      "invalid value 'br' for grpc_response_compression", env: ["KEYQUARRY_GRPC_RESPONSE_COMPRESSION": "br"])
     try await expectFailure("prune_to must be less than prune_at", yaml: "prune_interval: 1s\nprune_at: 10\nprune_to: 20\n")
     try await expectFailure("eager_prune_to must be less than eager_prune_at", yaml: "eager_prune_at: 5\neager_prune_to: 5\n")
     try await expectFailure("ssl_certfile and ssl_keyfile", env: ["KEYQUARRY_SSL_CERTFILE": "/tmp/cert.pem"])

@@ -32,9 +32,16 @@ extension KeyQuarryService {
 struct GRPCWatchTarget: FanoutTarget {
   let handler: NIOLoopBound<GRPCConnectionHandler>
   let streamID: StreamID
+  let compression: ResponseCompression?
 
   func write(_ event: inout EncodedEvent) -> FanoutWrite {
-    handler.value.writeEvent(event.grpc(), on: streamID)
+    handler.value.writeEvent(message(of: &event), on: streamID)
+  }
+
+  /// The event's message, compressed once per encoding for all the watchers that accept it.
+  private func message(of event: inout EncodedEvent) -> ByteBuffer {
+    guard let compression else { return event.grpc() }
+    return event.framing("grpc+" + compression.encoding.rawValue) { compression.compress($0.grpc()) }
   }
 
   func end(slow: Bool) { handler.value.endWatch(on: streamID, slow: slow) }

@@ -8,6 +8,7 @@ struct ConnectionSettings: Sendable {
   /// What is served on the connection; every other call goes through GRPCServer.
   var direct: [String: DirectRoute]
   var maxRequestPayload: Int
+  var responseCompression: ResponseCompression?
   /// HTTP/2 windows, stream and frame limits.
   var http2: HTTP2Session.Configuration
   /// Hands a forwarded RPC to the transport's `listen`, which runs it in GRPCServer.
@@ -34,6 +35,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
     }
     var route: Route
     var deframer: MessageDeframer
+    /// How its response messages are compressed, if the client accepts it.
+    var compression: ResponseCompression?
     var request: PrefixedMessage?
     var requestEnded = false
     /// A forwarded request that broke off: what else the client sends is dropped.
@@ -155,7 +158,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
       route = .forwarded(rpc)
     }
     let encoding = MessageEncoding(header: head.encoding) ?? .identity  // an unknown one was refused
-    let call = Call(route: route, deframer: MessageDeframer(maxPayload: settings.maxRequestPayload, encoding: encoding))
+    let call = Call(
+      route: route, deframer: MessageDeframer(maxPayload: settings.maxRequestPayload, encoding: encoding),
+      compression: settings.responseCompression?.ifAccepted(by: head.acceptEncoding))
     if endStream { end(call, on: id) } else { calls[id] = call }
   }
 
@@ -205,7 +210,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
     case .direct(let method, let clientID, let started):
       if !call.deframer.isEmpty { return fail(call, on: id, with: incomplete) }
       guard let request = call.request else { return fail(call, on: id, with: missing) }
-      answer(method, request: request, clientID: clientID, started: started, on: id)
+      answer(method, request: request, clientID: clientID, started: started, compression: call.compression, on: id)
       closeIfDrained()
     case .watch(let watch, let clientID, let started):
       if !call.deframer.isEmpty { return fail(call, on: id, with: incomplete) }
@@ -222,12 +227,17 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
 
   private func answer(
     _ method: DirectMethod, request: PrefixedMessage, clientID: String?, started: ContinuousClock.Instant?,
-    on id: StreamID
+    compression: ResponseCompression?, on id: StreamID
   ) {
     do {
       let response = try method.call(request, clientID)
-      session.sendHeaders(GRPCWire.responseHead, on: id)
-      session.sendData(response.buffer, on: id)
+      if let compression {
+        session.sendHeaders(compression.responseHead, on: id)
+        session.sendData(compression.compress(response.buffer), on: id)
+      } else {
+        session.sendHeaders(GRPCWire.responseHead, on: id)
+        session.sendData(response.buffer, on: id)
+      }
       session.sendHeaders(GRPCWire.okTrailers, on: id, endStream: true)
       if let started { method.metrics?.record(nil, duration: .now - started) }
     } catch {
@@ -283,13 +293,14 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
   ) {
     guard let context, let loopBound else { return }
     let sink = FanoutSink(
-      GRPCWatchTarget(handler: loopBound, streamID: id), on: context.eventLoop, capacity: watch.capacity)
+      GRPCWatchTarget(handler: loopBound, streamID: id, compression: call.compression), on: context.eventLoop,
+      capacity: watch.capacity)
     do {
       let subscription = try watch.start(request, clientID, sink)
       var call = call
       call.route = .watching(subscription, metrics: watch.metrics, started: started)
       calls[id] = call
-      session.sendHeaders(GRPCWire.responseHead, on: id)
+      session.sendHeaders(call.compression?.responseHead ?? GRPCWire.responseHead, on: id)
     } catch {
       reject(watch.metrics, started: started, with: error, on: id, requestEnded: true)
       closeIfDrained()
@@ -334,14 +345,15 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
     case .metadata(let metadata):
       call.responseStarted = true
       calls[id] = call
-      session.sendHeaders(HeaderBlock(GRPCWire.headers(metadata)), on: id, promise: promise)
+      let headers = GRPCWire.headers(metadata)
+      session.sendHeaders(HeaderBlock(call.compression?.headers(headers) ?? headers), on: id, promise: promise)
     case .message(let message):
       if !call.responseStarted {
         call.responseStarted = true
         calls[id] = call
-        session.sendHeaders(GRPCWire.responseHead, on: id)
+        session.sendHeaders(call.compression?.responseHead ?? GRPCWire.responseHead, on: id)
       }
-      session.sendData(message.buffer, on: id, promise: promise)
+      session.sendData(call.compression?.compress(message.buffer) ?? message.buffer, on: id, promise: promise)
     case .status(let status, let metadata):
       let trailers = GRPCWire.trailers(status, metadata: metadata, trailersOnly: !call.responseStarted)
       calls[id] = nil

@@ -22,15 +22,20 @@ final class GRPCTransport: ServerTransport, Sendable {
   private let tls: NIOSSLContext?
   private let direct: [String: DirectRoute]
   private let maxRequestPayload: Int
+  private let responseCompression: ResponseCompression?
   private let connections = ConnectionSet()
   private let serverChannel = Mutex<(channel: (any Channel)?, shuttingDown: Bool)>((nil, false))
   private let bound: EventLoopPromise<SocketAddress?>
 
-  init(target: Target, tls: NIOSSLContext?, direct: [String: DirectRoute], maxRequestPayload: Int) {
+  init(
+    target: Target, tls: NIOSSLContext?, direct: [String: DirectRoute], maxRequestPayload: Int,
+    responseCompression: ResponseCompression?
+  ) {
     self.target = target
     self.tls = tls
     self.direct = direct
     self.maxRequestPayload = maxRequestPayload
+    self.responseCompression = responseCompression
     bound = MultiThreadedEventLoopGroup.singleton.any().makePromise()
   }
 
@@ -48,7 +53,8 @@ final class GRPCTransport: ServerTransport, Sendable {
   ) async throws {
     let (rpcs, accepted) = AsyncStream.makeStream(of: ForwardedRPC.Accepted.self)
     let settings = ConnectionSettings(
-      direct: direct, maxRequestPayload: maxRequestPayload, http2: Self.http2,
+      direct: direct, maxRequestPayload: maxRequestPayload, responseCompression: responseCompression,
+      http2: Self.http2,
       accept: { accepted.yield($0) })
     let channel: any Channel
     do {

@@ -121,6 +121,7 @@ struct RequestHead {
   var method = ""
   var contentType: String?
   var encoding: String?
+  var acceptEncoding: String?
   var clientID: String?
   var malformed = false
 
@@ -132,6 +133,7 @@ struct RequestHead {
       case ":method": method = value
       case "content-type": contentType = value
       case "grpc-encoding": encoding = value
+      case "grpc-accept-encoding": acceptEncoding = value
       case "client_id": clientID = value
       default: break
       }
