@@ -47,6 +47,7 @@ struct ServerApp {
     if config.httpEnabled {
       var options = GatewayOptions()
       options.corsOrigins = config.httpCorsOrigins
+      options.allowedHosts = config.httpAllowedHosts
       options.sseHeartbeat = config.sseHeartbeat
       options.idleTimeout = config.httpIdleTimeoutIfSet
       options.serveUI = config.httpUI

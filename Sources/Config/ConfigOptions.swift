@@ -47,6 +47,14 @@ extension ConfigOption {
     }) { "\($0[keyPath: path])" }
   }
 
+  /// Comma separated; blanks dropped.
+  static func list(_ key: String, _ path: WritableKeyPath<ServerConfig, [String]>) -> Self {
+    ConfigOption(key: key, apply: { config, text throws(ValueError) in
+      config[keyPath: path] = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        .filter { !$0.isEmpty }
+    }) { $0[keyPath: path].joined(separator: ",") }
+  }
+
   static func duration(
     _ key: String, aliases: [String] = [], _ path: WritableKeyPath<ServerConfig, Duration>,
     zeroMeans: Duration? = nil
@@ -126,10 +134,8 @@ extension ConfigOption {
     .bool("readonly", \.store.readOnly),
     .string("http_address", \.httpAddress),
     .bool("http_enabled", \.httpEnabled),
-    ConfigOption(key: "http_cors_origins", apply: { config, text throws(ValueError) in
-      config.httpCorsOrigins = text.split(separator: ",")
-        .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    }) { $0.httpCorsOrigins.joined(separator: ",") },
+    .list("http_cors_origins", \.httpCorsOrigins),
+    .list("http_allowed_hosts", \.httpAllowedHosts),
     .duration("sse_heartbeat", \.sseHeartbeat, zeroMeans: .seconds(15)),
     .duration("http_idle_timeout", \.httpIdleTimeout),
     .bool("http_ui", \.httpUI),

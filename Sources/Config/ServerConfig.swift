@@ -39,6 +39,9 @@ public struct ServerConfig: Sendable, Equatable {
   public var httpAddress = "localhost:33971"
   public var httpEnabled = true
   public var httpCorsOrigins: [String] = []
+  /// Host names the gateway answers besides IP addresses, localhost, the machine's name
+  /// and the bound host (against DNS rebinding); `*`: any.
+  public var httpAllowedHosts: [String] = []
   public var sseHeartbeat: Duration = .seconds(15)
   public var httpIdleTimeout: Duration = .seconds(75)
   public var httpUI = true

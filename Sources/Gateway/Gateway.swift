@@ -10,6 +10,8 @@ import Tracing
 /// Settings of the HTTP gateway.
 public struct GatewayOptions: Sendable {
   public var corsOrigins: [String] = []
+  /// Host names served besides the defaults (`BrowserPolicy`); `*`: any.
+  public var allowedHosts: [String] = []
   public var sseHeartbeat: Duration = .seconds(15)
   /// nil: idle connections stay open.
   public var idleTimeout: Duration? = HTTPListener.defaultIdleTimeout

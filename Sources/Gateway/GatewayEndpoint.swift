@@ -29,8 +29,12 @@ public final class GatewayEndpoint: Service, Sendable {
   public func run() async throws {
     let (service, store, heartbeat) = (gateway.service, gateway.store, gateway.options.sseHeartbeat)
     let direct = gateway.options.corsOrigins.isEmpty && gateway.options.telemetry == Telemetry()
+    let boundHost: String? = if case .tcp(let host, _) = listener.address { host } else { nil }
+    let policy = BrowserPolicy(
+      allowedHosts: gateway.options.allowedHosts, boundHost: boundHost, corsOrigins: gateway.options.corsOrigins)
     try await listener.run(
       gateway.router(),
+      refusal: { policy.refusal(of: $0) },
       frontHandlers: {
         guard direct else { return [] }
         let serverName = HTTPListener.serverName

@@ -5,7 +5,7 @@ import NIOHTTP1
 
 /// First after NIO's HTTP/1 decoder on every gateway and monitor connection, so that it
 /// sees each request, whoever answers it (`DirectGetHandler`, `DirectEventsHandler` or
-/// Hummingbird). It does two things that need to know which requests are still open:
+/// Hummingbird). It does three things that need to know which requests are still open:
 ///
 /// - closes a keep-alive connection that has been idle for `idleTimeout`: no request in
 ///   progress and no request part read in that time. A response still being written (an
@@ -17,6 +17,8 @@ import NIOHTTP1
 ///   the responses to the requests before it (HTTP/1.1 answers in order). A parser error
 ///   inside a request's body goes on to whoever has that request, which answers it with
 ///   the same error (`GatewayError`).
+/// - answers a request that `refusal` refuses (the gateway's `BrowserPolicy`) the same
+///   way, before anyone else sees it.
 final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
   typealias InboundIn = HTTPServerRequestPart
   typealias InboundOut = HTTPServerRequestPart
@@ -24,6 +26,7 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
   typealias OutboundOut = HTTPServerResponsePart
 
   private let idleTimeout: TimeAmount?
+  private let refusal: (@Sendable (HTTPRequestHead) -> (any Error)?)?
   private var response: DirectResponse
   /// Requests whose head has arrived and whose response has not ended.
   private var open = 0
@@ -35,8 +38,11 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
   private var rejected: GatewayError?
   private var closing = false
 
-  init(idleTimeout: Duration?, serverName: String) {
+  init(
+    idleTimeout: Duration?, serverName: String, refusal: (@Sendable (HTTPRequestHead) -> (any Error)?)? = nil
+  ) {
     self.idleTimeout = idleTimeout.map { .nanoseconds($0.nanoseconds) }
+    self.refusal = refusal
     response = DirectResponse(serverName: serverName)
   }
 
@@ -62,8 +68,14 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     if idleTimeout != nil { lastActive = .now() }
+    if closing || (rejected != nil && !readingRequest) { return }  // nothing after a refused request is served
     switch unwrapInboundIn(data) {
-    case .head:
+    case .head(let head):
+      if let refused = refusal?(head) {
+        let rejection = GatewayError(refused)
+        if open == 0 { reject(rejection, context: context) } else { rejected = rejection }
+        return
+      }
       open += 1
       readingRequest = true
     case .body:

@@ -5,6 +5,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOSSL
 import ServiceLifecycle
 import Synchronization
@@ -42,9 +43,11 @@ public final class HTTPListener: Sendable {
 
   /// Serves until a graceful shutdown, which first runs `onGracefulShutdown`.
   /// `frontHandlers` go into each connection's pipeline after NIO's HTTP/1 decoding and
-  /// its `HTTPConnectionGuard`, in front of Hummingbird's HTTPTypes codec.
+  /// its `HTTPConnectionGuard`, in front of Hummingbird's HTTPTypes codec; the guard
+  /// answers the requests `refusal` refuses.
   public func run<Responder: HTTPResponderBuilder>(
     _ responder: Responder,
+    refusal: (@Sendable (HTTPRequestHead) -> (any Error)?)? = nil,
     frontHandlers: @escaping @Sendable () -> [any ChannelHandler] = { [] },
     onGracefulShutdown: @escaping @Sendable () -> Void = {}
   ) async throws where Responder.Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
@@ -57,7 +60,8 @@ public final class HTTPListener: Sendable {
       configuration: .init(
         additionalChannelHandlers: [
           FrontHandlersInstaller(
-            [HTTPConnectionGuard(idleTimeout: self.idleTimeout, serverName: Self.serverName)] + frontHandlers())
+            [HTTPConnectionGuard(idleTimeout: self.idleTimeout, serverName: Self.serverName, refusal: refusal)]
+              + frontHandlers())
         ]))
     let server: HTTPServerBuilder =
       if let tls {
