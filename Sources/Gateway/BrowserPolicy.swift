@@ -14,15 +14,21 @@ import NIOHTTP1
 ///   neither header (curl, the CLI, gRPC gateways' clients) are not affected.
 /// - A `Host` that is not an IP address, `localhost`, the machine's host name, the
 ///   bound host or one of `http_allowed_hosts` (`*`: any) gets 421, whatever the method:
-///   rebinding needs a host name the attacker controls.
+///   rebinding needs a host name the attacker controls. (On a loopback or unix-socket
+///   gateway, or wherever `http_allowed_hosts` is set.)
 struct BrowserPolicy: Sendable {
   private let allowedHosts: Set<String>
   private let anyHost: Bool
   private let trustedOrigins: Set<String>
   private let anyOrigin: Bool
 
+  /// `boundHost`: the host of `http_address`, nil for a unix socket. The Host check
+  /// guards a gateway bound to the loopback interface (the default), which a rebinding
+  /// page reaches from the victim's own browser; one bound to other interfaces is meant
+  /// to be reached by names this cannot know (a container's service name), so there it
+  /// applies only when `http_allowed_hosts` is set.
   init(allowedHosts: [String], boundHost: String?, corsOrigins: [String]) {
-    anyHost = allowedHosts.contains("*")
+    anyHost = allowedHosts.contains("*") || (allowedHosts.isEmpty && !Self.isLoopback(boundHost))
     let machine = ProcessInfo.processInfo.hostName.lowercased()
     let defaults = ["localhost", machine, String(machine.prefix { $0 != "." })] + (boundHost.map { [$0] } ?? [])
     self.allowedHosts = Set((defaults + allowedHosts).map { $0.lowercased() }.filter { !$0.isEmpty })
@@ -73,6 +79,14 @@ struct BrowserPolicy: Sendable {
       return String(lowered[lowered.index(after: lowered.startIndex)..<end])
     }
     return String(lowered.split(separator: ":", maxSplits: 1).first ?? "")
+  }
+
+  private static func isLoopback(_ host: String?) -> Bool {
+    guard let host else { return true }  // a unix socket: this machine's clients only
+    let name = hostName(host.hasPrefix("[") || host.filter({ $0 == ":" }).count < 2 ? host : "[\(host)]")
+    var v4 = in_addr()
+    if inet_pton(AF_INET, name, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+    return name == "localhost" || name == "::1"
   }
 
   private static func isIPAddress(_ name: String) -> Bool {

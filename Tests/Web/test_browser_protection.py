@@ -109,3 +109,16 @@ def test_allowed_hosts_extend_the_defaults():
         assert request(server, "GET", "/v1/stats", {**PUT_HEADERS, "Host": "anything.example"})[0] == 200
     finally:
         assert server.stop() == 0
+
+
+def test_a_gateway_on_all_interfaces_serves_any_host_but_still_refuses_cross_site_changes():
+    # Reached by names it cannot know (a container's service name); the rebinding check
+    # guards loopback gateways, or this one once http_allowed_hosts is set.
+    server = Server(args=("--http-address", "0.0.0.0:0"))
+    try:
+        assert request(server, "PUT", "/v1/keys/k", {**PUT_HEADERS, "Host": "keyquarry:33971"}, b"x")[0] in (200, 201)
+        cross = {**PUT_HEADERS, "Host": "keyquarry:33971", "Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
+        assert request(server, "POST", "/v1/clear?force=true", cross)[0] == 403
+        assert has_key(server, "k")
+    finally:
+        assert server.stop() == 0

@@ -45,12 +45,12 @@ def test_pipelined_requests_are_answered_in_order(server):
     put(server, "a", b"first")
     put(server, "b", b"second")
     requests = [
-        "GET /v1/keys/a?client_id=pytest HTTP/1.1\r\nHost: t\r\n\r\n",  # a query: served by Hummingbird
-        "GET /v1/keys/b HTTP/1.1\r\nHost: t\r\n\r\n",  # direct, but only once the one before is answered
-        "PUT /v1/keys/c HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nthird",
-        "GET /v1/keys/c HTTP/1.1\r\nHost: t\r\n\r\n",
-        "GET /v1/keys/missing HTTP/1.1\r\nHost: t\r\n\r\n",
-        "GET /v1/keys/a HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /v1/keys/a?client_id=pytest HTTP/1.1\r\nHost: localhost\r\n\r\n",  # a query: served by Hummingbird
+        "GET /v1/keys/b HTTP/1.1\r\nHost: localhost\r\n\r\n",  # direct, but only once the one before is answered
+        "PUT /v1/keys/c HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nthird",
+        "GET /v1/keys/c HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        "GET /v1/keys/missing HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        "GET /v1/keys/a HTTP/1.1\r\nHost: localhost\r\n\r\n",
     ]
     with connect(server) as sock:
         sock.sendall("".join(requests).encode())
@@ -66,7 +66,7 @@ def test_pipelined_requests_are_answered_in_order(server):
 def test_connection_close_ends_the_connection(server):
     put(server, "k", b"v")
     with connect(server) as sock:
-        sock.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        sock.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         received = b""
         while chunk := sock.recv(65536):  # ends only when the server closes
             received += chunk
@@ -76,10 +76,10 @@ def test_connection_close_ends_the_connection(server):
 def test_the_direct_get_answers_like_the_route(server):
     put(server, "same", b"value")
     with connect(server) as sock:
-        sock.sendall(b"GET /v1/keys/same HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/keys/same?client_id=pytest HTTP/1.1\r\nHost: t\r\n\r\n"
-                     b"GET /v1/keys/bad%zz HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/keys/bad%zz?client_id=pytest HTTP/1.1\r\nHost: t\r\n\r\n"
-                     b"GET /v1/keys/same HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"1\"\r\n\r\n"
-                     b"GET /v1/keys/same?client_id=pytest HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"1\"\r\n\r\n")
+        sock.sendall(b"GET /v1/keys/same HTTP/1.1\r\nHost: localhost\r\n\r\nGET /v1/keys/same?client_id=pytest HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                     b"GET /v1/keys/bad%zz HTTP/1.1\r\nHost: localhost\r\n\r\nGET /v1/keys/bad%zz?client_id=pytest HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                     b"GET /v1/keys/same HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: \"1\"\r\n\r\n"
+                     b"GET /v1/keys/same?client_id=pytest HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: \"1\"\r\n\r\n")
         direct, routed, bad_direct, bad_routed, cached_direct, cached_routed = read_responses(sock, 6)
     for one, other in ((direct, routed), (bad_direct, bad_routed), (cached_direct, cached_routed)):
         assert one[0] == other[0] and one[2] == other[2]
@@ -108,18 +108,18 @@ def test_idle_connections_are_closed_and_busy_ones_kept():
         put(server, "k", b"v")
         idle, half, events, watch, busy = (connect(server) for _ in range(5))
         started = time.time()
-        idle.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n\r\n")
+        idle.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: localhost\r\n\r\n")
         assert read_responses(idle, 1)[0][2] == b"v"
-        half.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n")  # the head never ends
-        events.sendall(b"GET /v1/events?keys=k HTTP/1.1\r\nHost: t\r\n\r\n")  # the direct event stream
-        watch.sendall(b"GET /v1/keys/k/watch HTTP/1.1\r\nHost: t\r\n\r\n")  # a stream Hummingbird serves
+        half.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: localhost\r\n")  # the head never ends
+        events.sendall(b"GET /v1/events?keys=k HTTP/1.1\r\nHost: localhost\r\n\r\n")  # the direct event stream
+        watch.sendall(b"GET /v1/keys/k/watch HTTP/1.1\r\nHost: localhost\r\n\r\n")  # a stream Hummingbird serves
         for sock in (events, watch):
             sock.settimeout(5)
             assert sock.recv(65536).startswith(b"HTTP/1.1 200")
         assert read_until_closed(idle, started + 0.5) is None, "not closed before its timeout"
         # A client that keeps asking, on the direct path and on Hummingbird's, is never idle.
         while time.time() < started + 2.5:
-            busy.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/keys/k?client_id=pytest HTTP/1.1\r\nHost: t\r\n\r\n")
+            busy.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: localhost\r\n\r\nGET /v1/keys/k?client_id=pytest HTTP/1.1\r\nHost: localhost\r\n\r\n")
             assert [status for status, _, _ in read_responses(busy, 2)] == [200, 200]
             time.sleep(0.3)
         for sock in (idle, half):
@@ -141,13 +141,13 @@ def test_idle_connections_are_closed_and_busy_ones_kept():
 def test_requests_http_cannot_parse_get_json_errors_after_the_answers_before_them(server):
     put(server, "k", b"v")
     cases = [
-        (b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 90_000 + b"\r\n\r\n", 431),
-        (b"GET /v1/keys/" + b"a" * 90_000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 431),
+        (b"GET /v1/keys/k HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"a" * 90_000 + b"\r\n\r\n", 431),
+        (b"GET /v1/keys/" + b"a" * 90_000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n", 431),
         (b"GET /v1/keys/k HTTP/1.1\r\nHost t\r\n\r\n", 400),
         (b"NOT HTTP AT ALL\r\n\r\n", 400),
     ]
-    before = (b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n\r\n"  # direct
-              b"GET /v1/keys/k?client_id=pytest HTTP/1.1\r\nHost: t\r\n\r\n")  # Hummingbird
+    before = (b"GET /v1/keys/k HTTP/1.1\r\nHost: localhost\r\n\r\n"  # direct
+              b"GET /v1/keys/k?client_id=pytest HTTP/1.1\r\nHost: localhost\r\n\r\n")  # Hummingbird
     for request, status in cases:
         for prefix in (b"", before):
             with connect(server) as sock:
@@ -161,11 +161,11 @@ def test_requests_http_cannot_parse_get_json_errors_after_the_answers_before_the
             assert error["code"] == 3 and error["message"] and error["details"] == []
     # Inside a body the route has the request: the same error, from the route.
     with connect(server) as sock:
-        sock.sendall(b"PUT /v1/keys/k HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n")
+        sock.sendall(b"PUT /v1/keys/k HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n")
         status, _, body = read_responses(sock, 1)[0]
         assert status == 400 and json.loads(body)["code"] == 3
     with connect(server) as sock:  # and the server goes on serving
-        sock.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n\r\n")
+        sock.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: localhost\r\n\r\n")
         assert read_responses(sock, 1)[0][:3:2] == (200, b"v")
 
 
@@ -176,10 +176,10 @@ def test_durations_past_int64_nanoseconds_are_accepted_and_serve():
     try:
         put(server, "k", b"v")
         with connect(server) as get, connect(server) as events, connect(server) as watch:
-            get.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: t\r\n\r\n")
+            get.sendall(b"GET /v1/keys/k HTTP/1.1\r\nHost: localhost\r\n\r\n")
             assert read_responses(get, 1)[0][2] == b"v"
-            events.sendall(b"GET /v1/events HTTP/1.1\r\nHost: t\r\n\r\n")
-            watch.sendall(b"GET /v1/keys/k/watch HTTP/1.1\r\nHost: t\r\n\r\n")
+            events.sendall(b"GET /v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            watch.sendall(b"GET /v1/keys/k/watch HTTP/1.1\r\nHost: localhost\r\n\r\n")
             for sock in (events, watch):
                 assert sock.recv(65536).startswith(b"HTTP/1.1 200")
             time.sleep(0.3)
@@ -206,7 +206,7 @@ def test_an_event_stream_whose_socket_is_full_is_ended():
         with connect(server) as stalled:
             stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             name = "full" + "x" * 15000  # every event carries the key: about 20 kB a chunk
-            stalled.sendall(f"GET /v1/events?keys={name} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+            stalled.sendall(f"GET /v1/events?keys={name} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
             deadline = time.time() + 10
             while subscribers() != 1 and time.time() < deadline:
                 time.sleep(0.05)

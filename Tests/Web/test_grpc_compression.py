@@ -10,7 +10,8 @@ import grpc
 import pytest
 
 from conftest import Server
-from test_grpc_wire import RawConnection, fields, frame, key, key_value, message, read_bytes_field, status
+from test_grpc_wire import (RawConnection, fields, frame, key, key_value, message, read_bytes_field, status,
+                            wait_for_subscribers)
 
 METADATA = (("client_id", "compressing"),)
 VALUE = b"0" * 100_000  # compresses well, so the compressed flag is surely set
@@ -28,6 +29,7 @@ def test_compressed_calls_work_on_every_path(server, compression):
         events = channel.unary_stream(
             "/keyquarry.KeyQuarry/WatchStream", request_serializer=None, response_deserializer=None
         )(key("k"), metadata=METADATA, timeout=10)  # WatchRequest.keys = ["k"]
+        wait_for_subscribers(channel, 1)
         assert unary("Set", key_value("k", VALUE))  # a direct unary call
         assert read_bytes_field(unary("Get", key("k")), 1) == VALUE
         assert dict(fields(next(events)))[1] == b"k", "the watcher saw the compressed Set"
@@ -170,6 +172,7 @@ def test_grpcio_reads_compressed_responses_on_every_path(compressing_server):
         events = channel.unary_stream(
             "/keyquarry.KeyQuarry/WatchStream", request_serializer=None, response_deserializer=None
         )(key(long_key), metadata=METADATA, timeout=10)
+        wait_for_subscribers(channel, 1)
         assert unary("Set", key_value(long_key, b"v"))
         assert read_bytes_field(next(events), 1) == long_key.encode()
         events.cancel()

@@ -32,11 +32,20 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
       case watch(DirectWatch, clientID: String?, started: ContinuousClock.Instant?)
       case watching(PushSubscription, metrics: MethodMetrics?, started: ContinuousClock.Instant?)
       case forwarded(ForwardedRPC)
+
+      /// Its response has started: a direct watch subscribed (its headers sent).
+      var isRunning: Bool {
+        if case .watching = self { true } else { false }
+      }
     }
     var route: Route
     var deframer: MessageDeframer
     /// How its response messages are compressed, if the client accepts it.
     var compression: ResponseCompression?
+    /// `grpc-timeout`: past it a call is not run, and one still going is ended.
+    var deadline: NIODeadline?
+    /// Ends a watch or a forwarded call at its deadline.
+    var expiry: Scheduled<Void>?
     var request: PrefixedMessage?
     var requestEnded = false
     /// A forwarded request that broke off: what else the client sends is dropped.
@@ -119,6 +128,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
 
   /// The client has gone before the response ended: stop the work done for it.
   private func abandon(_ call: Call) {
+    call.expiry?.cancel()
     switch call.route {
     case .forwarded(let rpc):
       rpc.cancel()
@@ -158,9 +168,13 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
       route = .forwarded(rpc)
     }
     let encoding = MessageEncoding(header: head.encoding) ?? .identity  // an unknown one was refused
-    let call = Call(
+    var call = Call(
       route: route, deframer: MessageDeframer(maxPayload: settings.maxRequestPayload, encoding: encoding),
       compression: settings.responseCompression?.ifAccepted(by: head.acceptEncoding))
+    if case .after(let timeout) = head.timeout {
+      call.deadline = .now() + timeout
+      call.expiry = expiry(of: route, on: id, at: call.deadline!)
+    }
     if endStream { end(call, on: id) } else { calls[id] = call }
   }
 
@@ -206,6 +220,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
     call.requestEnded = true
     let incomplete = RPCError(code: .internalError, message: "the request ended inside a message")
     let missing = RPCError(code: .internalError, message: "a unary request got no message")
+    if let deadline = call.deadline, deadline <= .now(), !call.route.isRunning {
+      return fail(call, on: id, with: RPCError(code: .deadlineExceeded, message: "the deadline passed before the call ran"))
+    }
     switch call.route {
     case .direct(let method, let clientID, let started):
       if !call.deframer.isEmpty { return fail(call, on: id, with: incomplete) }
@@ -325,6 +342,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
   func endWatch(on id: StreamID, slow: Bool) {
     guard let call = calls[id], case .watching(_, let metrics, let started) = call.route else { return }
     calls[id] = nil
+    call.expiry?.cancel()
     let status =
       slow
       ? Status(code: .resourceExhausted, message: KeyQuarryService.slowWatcher.message) : Status(code: .ok, message: "")
@@ -357,6 +375,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
     case .status(let status, let metadata):
       let trailers = GRPCWire.trailers(status, metadata: metadata, trailersOnly: !call.responseStarted)
       calls[id] = nil
+      call.expiry?.cancel()
       session.sendHeaders(HeaderBlock(trailers), on: id, endStream: true, promise: promise)
       if !call.requestEnded { session.reset(id, .noError) }
       closeIfDrained()
@@ -366,8 +385,43 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
 
   /// The RPC failed without a status (GRPCServer always writes one; this is the fallback).
   func reset(_ id: StreamID) {
-    guard calls.removeValue(forKey: id) != nil else { return }
+    guard let call = calls.removeValue(forKey: id) else { return }
+    call.expiry?.cancel()
     session.reset(id, .internalError)
+    session.flushSoon()
+    closeIfDrained()
+  }
+
+  // MARK: Deadlines
+
+  /// A watch or forwarded call's end at its deadline; nil for a direct call, which is
+  /// checked when its request has come (it never waits after that).
+  private func expiry(of route: Call.Route, on id: StreamID, at deadline: NIODeadline) -> Scheduled<Void>? {
+    guard let context, let loopBound else { return nil }
+    switch route {
+    case .direct: return nil
+    case .watch, .watching, .forwarded:
+      return context.eventLoop.scheduleTask(deadline: deadline) { loopBound.value.expire(id) }
+    }
+  }
+
+  /// The deadline of a call still going has passed: DEADLINE_EXCEEDED, and its work stops.
+  private func expire(_ id: StreamID) {
+    guard let call = calls.removeValue(forKey: id) else { return }
+    let status = Status(code: .deadlineExceeded, message: "deadline exceeded")
+    session.sendHeaders(
+      HeaderBlock(GRPCWire.trailers(status, trailersOnly: !call.responseStarted && !call.route.isRunning)), on: id,
+      endStream: true)
+    if !call.requestEnded { session.reset(id, .noError) }
+    switch call.route {
+    case .forwarded(let rpc):
+      rpc.cancel()
+    case .watching(let subscription, let metrics, let started):
+      subscription.cancel()
+      if let started { metrics?.record(RPCError.Code.deadlineExceeded, duration: .now - started) }
+    case .direct, .watch:
+      break
+    }
     session.flushSoon()
     closeIfDrained()
   }

@@ -1,5 +1,6 @@
 import Foundation
 import GRPCCore
+import NIOCore
 import NIOHPACK
 
 /// gRPC over HTTP/2 (the PROTOCOL-HTTP2 document): what request headers must hold and how
@@ -20,6 +21,9 @@ enum GRPCWire {
     guard let contentType = head.contentType, isGRPC(contentType) else { return [":status": "415"] }
     guard head.method == "POST" else {
       return trailers(Status(code: .invalidArgument, message: ":method must be POST"), trailersOnly: true)
+    }
+    if head.timeout == .malformed {
+      return trailers(Status(code: .internalError, message: "malformed grpc-timeout"), trailersOnly: true)
     }
     if let encoding = head.encoding, MessageEncoding(header: encoding) == nil {
       return trailers(
@@ -123,6 +127,7 @@ struct RequestHead {
   var encoding: String?
   var acceptEncoding: String?
   var clientID: String?
+  var timeout: GRPCTimeout?
   var malformed = false
 
   init(_ headers: HPACKHeaders) {
@@ -135,6 +140,7 @@ struct RequestHead {
       case "grpc-encoding": encoding = value
       case "grpc-accept-encoding": acceptEncoding = value
       case "client_id": clientID = value
+      case "grpc-timeout": timeout = GRPCTimeout(value)
       default: break
       }
     }
@@ -153,6 +159,31 @@ extension RequestHead {
   private static func isValid(value: String) -> Bool {
     var value = value
     return value.withUTF8 { bytes in !bytes.contains { $0 == 0 || $0 == 0x0A || $0 == 0x0D } }
+  }
+}
+
+/// `grpc-timeout`: at most 8 digits and a unit (H, M, S, m, u, n), as the gRPC over HTTP/2
+/// document writes it; anything else is malformed, and the call is refused (as grpc-go does).
+enum GRPCTimeout: Equatable {
+  case after(TimeAmount)
+  case malformed
+
+  init(_ value: String) {
+    let digits = value.utf8.dropLast()
+    guard (1...8).contains(digits.count), digits.allSatisfy({ (48...57).contains($0) }), let amount = Int64(String(digits)!)
+    else {
+      self = .malformed
+      return
+    }
+    switch value.utf8.last {
+    case UInt8(ascii: "H"): self = .after(.hours(amount))
+    case UInt8(ascii: "M"): self = .after(.minutes(amount))
+    case UInt8(ascii: "S"): self = .after(.seconds(amount))
+    case UInt8(ascii: "m"): self = .after(.milliseconds(amount))
+    case UInt8(ascii: "u"): self = .after(.microseconds(amount))
+    case UInt8(ascii: "n"): self = .after(.nanoseconds(amount))
+    default: self = .malformed
+    }
   }
 }
 
