@@ -126,15 +126,16 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
     context.fireChannelInactive()
   }
 
-  /// The client has gone before the response ended: stop the work done for it.
-  private func abandon(_ call: Call) {
+  /// The client has gone (or the deadline has passed) before the response ended: stop
+  /// the work done for it; a watch is recorded with `code`.
+  private func abandon(_ call: Call, as code: RPCError.Code = .cancelled) {
     call.expiry?.cancel()
     switch call.route {
     case .forwarded(let rpc):
       rpc.cancel()
     case .watching(let subscription, let metrics, let started):
       subscription.cancel()
-      if let started { metrics?.record(RPCError.Code.cancelled, duration: .now - started) }
+      if let started { metrics?.record(code, duration: .now - started) }
     case .direct, .watch:
       break
     }
@@ -413,15 +414,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
       HeaderBlock(GRPCWire.trailers(status, trailersOnly: !call.responseStarted && !call.route.isRunning)), on: id,
       endStream: true)
     if !call.requestEnded { session.reset(id, .noError) }
-    switch call.route {
-    case .forwarded(let rpc):
-      rpc.cancel()
-    case .watching(let subscription, let metrics, let started):
-      subscription.cancel()
-      if let started { metrics?.record(RPCError.Code.deadlineExceeded, duration: .now - started) }
-    case .direct, .watch:
-      break
-    }
+    abandon(call, as: .deadlineExceeded)
     session.flushSoon()
     closeIfDrained()
   }
