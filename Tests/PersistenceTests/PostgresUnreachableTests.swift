@@ -32,6 +32,9 @@ import Testing
     let (message, took) = try await failure(server.url("nosuchdatabase"))
     #expect(message.hasPrefix("cannot reach PostgreSQL at 127.0.0.1:"), "\(message)")
     #expect(message.hasSuffix("no connection within 3.0 seconds"), "\(message)")
-    #expect(took < .seconds(10))
+    // The message shows the deadline ended it. The bound is loose: in the parallel test
+    // run the timer's wake-up waited up to 9 s for a thread (seen three times); the
+    // pool's own retries, what the deadline replaces, take over a minute.
+    #expect(took < .seconds(30))
   }
 }

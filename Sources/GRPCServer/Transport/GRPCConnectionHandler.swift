@@ -249,13 +249,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
   ) {
     do {
       let response = try method.call(request, clientID)
-      if let compression {
-        session.sendHeaders(compression.responseHead, on: id)
-        session.sendData(compression.compress(response.buffer), on: id)
-      } else {
-        session.sendHeaders(GRPCWire.responseHead, on: id)
-        session.sendData(response.buffer, on: id)
-      }
+      session.sendHeaders(compression?.responseHead ?? GRPCWire.responseHead, on: id)
+      session.sendData(compression?.compress(response.buffer) ?? response.buffer, on: id)
       session.sendHeaders(GRPCWire.okTrailers, on: id, endStream: true)
       if let started { method.metrics?.record(nil, duration: .now - started) }
     } catch {
