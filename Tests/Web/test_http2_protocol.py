@@ -37,12 +37,12 @@ def key_value(name, value):
     return b"\x0a" + bytes([len(name)]) + name + b"\x12" + bytes([len(value)]) + value
 
 
-def request_block(path="/keyquarry.KeyQuarry/Set", encoder=None):
+def request_block(path="/keyquarry.KeyQuarry/Set", encoder=None, metadata=()):
     """A request's header block; a connection's own encoder for a second one on it (HPACK
     has state), a fresh one for the first block of a new connection."""
     return (encoder or hpack.Encoder()).encode([
         (":method", "POST"), (":scheme", "http"), (":authority", "test"), (":path", path), ("te", "trailers"),
-        ("content-type", "application/grpc"), ("client_id", "frames")])
+        ("content-type", "application/grpc"), ("client_id", "frames"), *metadata])
 
 
 class Frames:
@@ -79,8 +79,8 @@ class Frames:
                 code = struct.unpack(">I", f[3][4:8])[0]
         return code
 
-    def request_block(self, path="/keyquarry.KeyQuarry/Set"):
-        return request_block(path, self.encoder)
+    def request_block(self, path="/keyquarry.KeyQuarry/Set", metadata=()):
+        return request_block(path, self.encoder, metadata)
 
     def response(self, stream):
         """Headers, data and trailers of one stream's response, read until it ends."""
@@ -162,14 +162,50 @@ def test_what_breaks_the_protocol_ends_only_that_connection(server):
 
 
 def test_a_header_block_flood_ends_the_connection_with_enhance_your_calm(server):
-    # A header block that keeps growing through CONTINUATION frames past 48 KiB. (The
+    # A header block that keeps growing through CONTINUATION frames past 256 KiB. (The
     # PING flood guard counts frames per 20 ms of the server's own reading, which a
     # loaded machine running the debug build may stretch: not asserted here; the reset
     # flood is, in test_grpc_wire.py.)
     block = request_block()
     assert closes_with(server, ENHANCE_YOUR_CALM, frame(HEADERS, 0, 1, block),
-                       *[frame(CONTINUATION, 0, 1, b"\0" * 16384) for _ in range(4)])
+                       *[frame(CONTINUATION, 0, 1, b"\0" * 16384) for _ in range(16)])
     assert still_serves(server)
+
+
+def test_an_oversized_header_list_fails_only_its_call(server):
+    # 40 KB of metadata, over the advertised 16 KiB: that call is RESOURCE_EXHAUSTED (its
+    # stream reset with NO_ERROR, as its request had not ended) and nothing of it runs, while a WatchStream on the same connection goes on (it gets the
+    # event of a later Set) and HPACK's state stays whole for the next requests.
+    connection = Frames(server.grpc)
+    try:
+        connection.send(frame(HEADERS, END_HEADERS, 1, connection.request_block("/keyquarry.KeyQuarry/WatchStream")),
+                        frame(DATA, END_STREAM, 1, grpc_message(b"")))
+        while (f := connection.next())[:3] != (HEADERS, END_HEADERS, 1):
+            assert f[0] not in (GOAWAY, RST_STREAM)
+        block = connection.request_block(metadata=[("x-large", "v" * 40_000)])
+        chunks = [block[i:i + 16384] for i in range(0, len(block), 16384)]
+        connection.send(frame(HEADERS, 0, 3, chunks[0]),
+                        *[frame(CONTINUATION, END_HEADERS if i == len(chunks) - 1 else 0, 3, chunk)
+                          for i, chunk in enumerate(chunks[1:], 1)],
+                        frame(DATA, END_STREAM, 3, grpc_message(key_value(b"oversized", b"v"))))
+        blocks, _ = connection.response(3)
+        assert blocks[0]["grpc-status"] == "8", blocks
+        assert "over the 16384-byte limit" in blocks[0]["grpc-message"]
+        connection.send(frame(HEADERS, END_HEADERS, 5, connection.request_block()),
+                        frame(DATA, END_STREAM, 5, grpc_message(key_value(b"after", b"v"))))
+        set_ended, event = False, None
+        while not (set_ended and event):  # the Set's answer, and the watch's event of it
+            type, flags, stream, payload = connection.next()
+            assert type != GOAWAY and not (stream == 1 and (flags & END_STREAM or type == RST_STREAM))
+            if stream == 5 and type == HEADERS:
+                fields = dict(connection.decoder.decode(payload))
+                assert fields.get("grpc-status", "0") == "0", fields
+                set_ended = bool(flags & END_STREAM)
+            elif stream == 1 and type == DATA:
+                event = payload
+        assert b"after" in event and b"oversized" not in event
+    finally:
+        connection.close()
 
 
 def test_stream_errors_reset_only_their_stream(server):

@@ -7,6 +7,9 @@ import NIOHPACK
 protocol HTTP2StreamDelegate: AnyObject {
   /// A client opened a stream with these request headers.
   func opened(_ stream: StreamID, headers: HPACKHeaders, endStream: Bool)
+  /// A client opened a stream with a header list of `size` bytes, over the advertised
+  /// SETTINGS_MAX_HEADER_LIST_SIZE: the stream is open to answer it, the request is not read.
+  func opened(_ stream: StreamID, oversizedHeaders size: Int, endStream: Bool)
   func received(data: ByteBuffer, endStream: Bool, on stream: StreamID)
   /// The client ended its request with trailers.
   func receivedTrailers(on stream: StreamID)
@@ -26,12 +29,18 @@ final class HTTP2Session {
     /// The receive window kept open per connection and per stream.
     var targetWindow: Int
     var maxConcurrentStreams: Int
+    /// Advertised in SETTINGS: a request over it fails alone (`opened(_:oversizedHeaders:)`).
     var maxHeaderListSize: Int
     /// Client resets (RST_STREAM) allowed per window before the connection is closed.
     var resetLimit: (count: Int, window: TimeAmount)
     /// SETTINGS and PING frames allowed per window.
     var controlFrameLimit: (count: Int, window: TimeAmount)
   }
+
+  /// A header block is decoded up to 16 times the advertised list size (so that HPACK's
+  /// state stays whole when one request is refused); a block larger, before or after
+  /// decoding, is a flood that ends the connection.
+  private static let headerBlockLimitFactor = 16
 
   /// RFC 9113 §6.9.1.
   private static let maxWindow = Int(Int32.max)
@@ -79,7 +88,7 @@ final class HTTP2Session {
     self.delegate = delegate
     decoder = HPACKDecoder(
       allocator: ByteBufferAllocator(), maxDynamicTableSize: HPACKDecoder.maxDynamicTableSize,
-      maxHeaderListSize: configuration.maxHeaderListSize)
+      maxHeaderListSize: Self.headerBlockLimitFactor * configuration.maxHeaderListSize)
     resets = RateLimit(count: configuration.resetLimit.count, window: configuration.resetLimit.window)
     controlFrames = RateLimit(
       count: configuration.controlFrameLimit.count, window: configuration.controlFrameLimit.window)
@@ -216,8 +225,7 @@ final class HTTP2Session {
     var block = previous
     var payload = frame.payload
     block.writeBuffer(&payload)
-    // A block is at most the header list and its encoding's overhead; more is a flood.
-    guard block.readableBytes <= 2 * configuration.maxHeaderListSize + Frame.defaultMaxSize else {
+    guard block.readableBytes <= Self.headerBlockLimitFactor * configuration.maxHeaderListSize else {
       throw ConnectionError(.enhanceYourCalm, "a header block over \(block.readableBytes) bytes")
     }
     guard frame.has(FrameFlag.endHeaders) else {
@@ -233,6 +241,8 @@ final class HTTP2Session {
     let headers: HPACKHeaders
     do {
       headers = try decoder.decodeHeaders(from: &block)  // even for a refused stream: HPACK has state
+    } catch is NIOHPACKErrors.MaxHeaderListSizeViolation {
+      throw ConnectionError(.enhanceYourCalm, "a header list over \(decoder.maxHeaderListSize) bytes")
     } catch {
       throw ConnectionError(.compressionError, "the header block could not be decoded: \(error)")
     }
@@ -252,7 +262,12 @@ final class HTTP2Session {
     let stream = HTTP2Stream(
       id: id, receiveWindow: configuration.targetWindow, sendWindow: peerInitialWindow, remoteEnded: endStream)
     streams[id] = stream
-    delegate.opened(id, headers: headers, endStream: endStream)
+    let size = headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 32 }  // RFC 9113 §6.5.2
+    if size > configuration.maxHeaderListSize {
+      delegate.opened(id, oversizedHeaders: size, endStream: endStream)
+    } else {
+      delegate.opened(id, headers: headers, endStream: endStream)
+    }
     closeIfDone(stream)
   }
 

@@ -179,6 +179,13 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
     if endStream { end(call, on: id) } else { calls[id] = call }
   }
 
+  func opened(_ id: StreamID, oversizedHeaders size: Int, endStream: Bool) {
+    let limit = settings.http2.maxHeaderListSize
+    let status = Status(
+      code: .resourceExhausted, message: "the request's header list is \(size) bytes, over the \(limit)-byte limit")
+    refuse(id, with: GRPCWire.trailers(status, trailersOnly: true), requestEnded: endStream)
+  }
+
   func received(data: ByteBuffer, endStream: Bool, on id: StreamID) {
     guard var call = calls.removeValue(forKey: id) else { return }  // answered already
     if call.requestDropped {

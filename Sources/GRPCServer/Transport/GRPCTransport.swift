@@ -1,6 +1,5 @@
 import GRPCCore
 import NIOCore
-import NIOHPACK
 import NIOPosix
 import NIOSSL
 import Synchronization
@@ -130,7 +129,9 @@ final class GRPCTransport: ServerTransport, Sendable {
     // Concurrent calls per connection, watches included: a client that multiplexes its
     // watches on one connection needs more than the 100 usual elsewhere.
     maxConcurrentStreams: 4096,
-    maxHeaderListSize: HPACKDecoder.defaultMaxHeaderListSize,
+    // A call's request metadata, as NIO's and grpc-go's clients default to: a larger one
+    // fails that call with RESOURCE_EXHAUSTED (its connection goes on).
+    maxHeaderListSize: 16 << 10,
     // Stopping a watch or giving up on a call past its deadline is a reset: 1,000 a
     // second are allowed (NIO's default, 200 in 30 s, cut ordinary clients off); a flood
     // of resets ("rapid reset") closes the connection with ENHANCE_YOUR_CALM.
