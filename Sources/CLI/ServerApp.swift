@@ -37,12 +37,22 @@ struct ServerApp {
         return SnapshotSummary(id: info.id, keys: info.keys, bytes: info.bytes)
       }
     }
+    var monitorOptions = MonitorOptions()
+    monitorOptions.prometheus = config.prometheus
+    monitorOptions.expvar = config.expvar
+    monitorOptions.pprof = config.pprof
+    let budget = DescriptorBudget(listeners: 1 + (config.httpEnabled ? 1 : 0) + (monitorOptions.enabled ? 1 : 0))
+    func connections(_ listener: String) -> ConnectionPolicy {
+      ConnectionPolicy(
+        limit: budget.limit(config.maxConnections, listener: listener, logger: logger),
+        handshakeTimeout: config.handshakeTimeoutIfSet)
+    }
     let endpoint = try GRPCEndpoint(
       address: ListenAddress(config.listenAddress, defaultPort: 33969), tls: tls, store: store, logger: logger,
       admin: hooks, readiness: readiness, telemetry: telemetry,
       responseCompression: MessageEncoding(rawValue: config.grpcResponseCompression).flatMap {
         ResponseCompression($0, minBytes: config.grpcResponseCompressionMinBytes)
-      })
+      }, connections: connections("grpc"))
     var listeners: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: endpoint)]
     if config.httpEnabled {
       var options = GatewayOptions()
@@ -50,6 +60,7 @@ struct ServerApp {
       options.allowedHosts = config.httpAllowedHosts
       options.sseHeartbeat = config.sseHeartbeat
       options.idleTimeout = config.httpIdleTimeoutIfSet
+      options.connections = connections("http")
       options.serveUI = config.httpUI
       options.telemetry = telemetry
       let gateway = try GatewayEndpoint(
@@ -63,13 +74,10 @@ struct ServerApp {
     if config.sslCertfile.isEmpty {
       logger.warning("TLS is not configured: gRPC traffic is not encrypted")
     }
-    var monitorOptions = MonitorOptions()
-    monitorOptions.prometheus = config.prometheus
-    monitorOptions.expvar = config.expvar
-    monitorOptions.pprof = config.pprof
     monitorOptions.idleTimeout = config.httpIdleTimeoutIfSet
     monitorOptions.version = BuildInfo.version
     if monitorOptions.enabled {
+      monitorOptions.connections = connections("monitor")
       // First in the group, so last to stop: /readyz answers 503 through the whole shutdown.
       let monitor = try MonitorEndpoint(
         address: ListenAddress(config.monitorAddress, defaultPort: 33970), tls: tls, store: store,

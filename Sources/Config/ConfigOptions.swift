@@ -139,5 +139,7 @@ extension ConfigOption {
     .duration("sse_heartbeat", \.sseHeartbeat, zeroMeans: .seconds(15)),
     .duration("http_idle_timeout", \.httpIdleTimeout),
     .bool("http_ui", \.httpUI),
+    .count("max_connections", \.maxConnections),
+    .duration("handshake_timeout", \.handshakeTimeout),
   ] }
 }

@@ -45,11 +45,18 @@ public struct ServerConfig: Sendable, Equatable {
   public var sseHeartbeat: Duration = .seconds(15)
   public var httpIdleTimeout: Duration = .seconds(75)
   public var httpUI = true
+  /// Open connections per listener; 0: derived from the descriptor limit.
+  public var maxConnections = 0
+  /// A connection that has not started by then is closed; zero: never.
+  public var handshakeTimeout: Duration = .seconds(10)
 
   public init() {}
 
   /// `http_idle_timeout`; nil when it is zero: idle HTTP connections stay open.
   public var httpIdleTimeoutIfSet: Duration? { httpIdleTimeout == .zero ? nil : httpIdleTimeout }
+
+  /// `handshake_timeout`; nil when it is zero.
+  public var handshakeTimeoutIfSet: Duration? { handshakeTimeout == .zero ? nil : handshakeTimeout }
 
   /// Every option with its effective value, secrets redacted, for the start-up log.
   public var effectiveValues: [(key: String, value: String)] {

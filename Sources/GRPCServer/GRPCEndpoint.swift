@@ -32,7 +32,7 @@ public final class GRPCEndpoint: Service, Sendable {
   public init(
     address: ListenAddress, tls: TLSFiles?, store: Store, logger: Logger,
     admin hooks: AdminHooks, readiness: Readiness, telemetry: Telemetry = Telemetry(),
-    responseCompression: ResponseCompression? = nil
+    responseCompression: ResponseCompression? = nil, connections: ConnectionPolicy = ConnectionPolicy()
   ) throws {
     if case .unix(let path) = address { try UnixSocketFile.prepare(path) }
     self.address = address
@@ -49,7 +49,7 @@ public final class GRPCEndpoint: Service, Sendable {
       direct: telemetry.tracing ? [:] : service.directRoutes(metrics: metrics),
       // Values up to max_value_size must fit in one message, with room for the envelope.
       maxRequestPayload: max(4 * 1024 * 1024, store.options.maxValueSize + 64 * 1024),
-      responseCompression: responseCompression)
+      responseCompression: responseCompression, policy: connections)
     server = GRPCServer(
       transport: transport,
       services: [

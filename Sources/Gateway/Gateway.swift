@@ -15,6 +15,7 @@ public struct GatewayOptions: Sendable {
   public var sseHeartbeat: Duration = .seconds(15)
   /// nil: idle connections stay open.
   public var idleTimeout: Duration? = HTTPListener.defaultIdleTimeout
+  public var connections = ConnectionPolicy()
   public var serveUI = true
   public var telemetry = Telemetry()
 

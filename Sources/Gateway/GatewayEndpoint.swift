@@ -14,7 +14,8 @@ public final class GatewayEndpoint: Service, Sendable {
     admin hooks: AdminHooks, readiness: Readiness = Readiness()
   ) throws {
     listener = try HTTPListener(
-      name: "http", address: address, tls: tls, idleTimeout: options.idleTimeout, logger: logger)
+      name: "http", address: address, tls: tls, idleTimeout: options.idleTimeout,
+      connections: options.connections, logger: logger)
     gateway = Gateway(
       store: store, service: KeyQuarryService(store: store),
       admin: AdminService(store: store, hooks: hooks), options: options,

@@ -1,12 +1,16 @@
 import Core
+import GRPCCore
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
 
 /// First after NIO's HTTP/1 decoder on every gateway and monitor connection, so that it
 /// sees each request, whoever answers it (`DirectGetHandler`, `DirectEventsHandler` or
-/// Hummingbird). It does three things that need to know which requests are still open:
+/// Hummingbird). It does four things that need to know which requests are still open:
 ///
+/// - answers 408 and closes a connection whose first request head has not arrived within
+///   `handshakeTimeout` of its start (a silent or slow client holding a connection;
+///   later requests are bounded by `idleTimeout`).
 /// - closes a keep-alive connection that has been idle for `idleTimeout`: no request in
 ///   progress and no request part read in that time. A response still being written (an
 ///   event stream, a long call) keeps its connection, however quiet; a request whose head
@@ -26,6 +30,9 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
   typealias OutboundOut = HTTPServerResponsePart
 
   private let idleTimeout: TimeAmount?
+  private let handshakeTimeout: TimeAmount?
+  /// Closes a connection that has not started by `handshakeTimeout`, until its first head.
+  private var handshakeTimer: Scheduled<Void>?
   private let refusal: (@Sendable (HTTPRequestHead) -> (any Error)?)?
   private var response: DirectResponse
   /// Requests whose head has arrived and whose response has not ended.
@@ -39,14 +46,21 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
   private var closing = false
 
   init(
-    idleTimeout: Duration?, serverName: String, refusal: (@Sendable (HTTPRequestHead) -> (any Error)?)? = nil
+    idleTimeout: Duration?, handshakeTimeout: Duration? = nil, serverName: String,
+    refusal: (@Sendable (HTTPRequestHead) -> (any Error)?)? = nil
   ) {
     self.idleTimeout = idleTimeout.map { .nanoseconds($0.nanoseconds) }
+    self.handshakeTimeout = handshakeTimeout.map { .nanoseconds($0.nanoseconds) }
     self.refusal = refusal
     response = DirectResponse(serverName: serverName)
   }
 
   func handlerAdded(context: ChannelHandlerContext) {
+    if let handshakeTimeout {
+      handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: handshakeTimeout) {
+        self.handshakeTimedOut(context)
+      }
+    }
     if context.channel.isActive { scheduleIdleCheck(context) }
   }
 
@@ -56,13 +70,11 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
   }
 
   func handlerRemoved(context: ChannelHandlerContext) {
-    timer?.cancel()
-    timer = nil
+    stopTimers()
   }
 
   func channelInactive(context: ChannelHandlerContext) {
-    timer?.cancel()
-    timer = nil
+    stopTimers()
     context.fireChannelInactive()
   }
 
@@ -71,6 +83,8 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     if closing || (rejected != nil && !readingRequest) { return }  // nothing after a refused request is served
     switch unwrapInboundIn(data) {
     case .head(let head):
+      handshakeTimer?.cancel()
+      handshakeTimer = nil
       if let refused = refusal?(head) {
         let rejection = GatewayError(refused)
         if open == 0 { reject(rejection, context: context) } else { rejected = rejection }
@@ -125,6 +139,21 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
   }
 
   private static let linger = TimeAmount.seconds(1)
+
+  private func handshakeTimedOut(_ context: ChannelHandlerContext) {
+    handshakeTimer = nil
+    guard !closing else { return }
+    let timeout = GatewayError(
+      code: .deadlineExceeded, message: "no request arrived within the handshake timeout", status: .requestTimeout)
+    reject(timeout, context: context)
+  }
+
+  private func stopTimers() {
+    timer?.cancel()
+    timer = nil
+    handshakeTimer?.cancel()
+    handshakeTimer = nil
+  }
 
   private func scheduleIdleCheck(_ context: ChannelHandlerContext) {
     guard let idleTimeout, timer == nil else { return }

@@ -21,17 +21,22 @@ public final class HTTPListener: Sendable {
   private let name: String
   private let tls: TLSFiles?
   private let idleTimeout: Duration?
+  private let connections: ConnectionPolicy
   private let logger: Logger
   private let bound = Mutex<ListenAddress?>(nil)
 
   /// `idleTimeout`: a keep-alive connection with no request in progress is closed after
   /// this long (nil: never; see `HTTPConnectionGuard`).
-  public init(name: String, address: ListenAddress, tls: TLSFiles?, idleTimeout: Duration?, logger: Logger) throws {
+  public init(
+    name: String, address: ListenAddress, tls: TLSFiles?, idleTimeout: Duration?,
+    connections: ConnectionPolicy = ConnectionPolicy(), logger: Logger
+  ) throws {
     if case .unix(let path) = address { try UnixSocketFile.prepare(path) }
     self.name = name
     self.address = address
     self.tls = tls
     self.idleTimeout = idleTimeout
+    self.connections = connections
     self.logger = logger
   }
 
@@ -60,7 +65,11 @@ public final class HTTPListener: Sendable {
       configuration: .init(
         additionalChannelHandlers: [
           FrontHandlersInstaller(
-            [HTTPConnectionGuard(idleTimeout: self.idleTimeout, serverName: Self.serverName, refusal: refusal)]
+            [
+              HTTPConnectionGuard(
+                idleTimeout: self.idleTimeout, handshakeTimeout: self.connections.handshakeTimeout,
+                serverName: Self.serverName, refusal: refusal)
+            ]
               + frontHandlers())
         ]))
     let server: HTTPServerBuilder =
@@ -75,8 +84,12 @@ public final class HTTPListener: Sendable {
       }
     let app = Application(
       router: responder, server: server,
-      configuration: .init(address: bindAddress, serverName: Self.serverName),
+      configuration: .init(
+        address: bindAddress, serverName: Self.serverName,
+        availableConnectionsDelegate: connections.limit?.delegate),
       onServerRunning: { [self] channel in
+        // One accept per read, so that the connection limit is not overrun by a burst.
+        try? await channel.setOption(.maxMessagesPerRead, value: 1).get()  // fails only once closed
         let local =
           if let ip = channel.localAddress?.ipAddress, let port = channel.localAddress?.port {
             ListenAddress.tcp(host: ip, port: port)

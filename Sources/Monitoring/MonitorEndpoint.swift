@@ -14,6 +14,7 @@ public struct MonitorOptions: Sendable {
   public var pprof = false
   /// nil: idle connections stay open.
   public var idleTimeout: Duration? = HTTPListener.defaultIdleTimeout
+  public var connections = ConnectionPolicy()
   /// The build version, shown in /debug/vars.
   public var version = ""
 
@@ -40,7 +41,8 @@ public final class MonitorEndpoint: Service, Sendable {
     registry: PrometheusCollectorRegistry?, options: MonitorOptions, logger: Logger
   ) throws {
     listener = try HTTPListener(
-      name: "monitor", address: address, tls: tls, idleTimeout: options.idleTimeout, logger: logger)
+      name: "monitor", address: address, tls: tls, idleTimeout: options.idleTimeout,
+      connections: options.connections, logger: logger)
     self.store = store
     self.readiness = readiness
     self.options = options

@@ -53,6 +53,8 @@ import Testing
     #expect(config.eventLoops == 0, "one loop per CPU the server may run on")
     #expect(config.httpIdleTimeout == .seconds(75))
     #expect(config.grpcResponseCompression == "identity", "responses uncompressed")
+    #expect(config.maxConnections == 0, "derived from the descriptor limit")
+    #expect(config.handshakeTimeoutIfSet == .seconds(10))
     #expect(config.name.isEmpty == false)
   }
 
@@ -123,6 +125,8 @@ import Testing
       "KEYQUARRY_REVISION_LIMIT": "-1",
       "KEYQUARRY_HTTP_CORS_ORIGINS": "https://a.example, https://b.example",
       "KEYQUARRY_MAX_KEY_LENGTH": "0",
+      "KEYQUARRY_MAX_CONNECTIONS": "500",
+      "KEYQUARRY_HANDSHAKE_TIMEOUT": "0",
     ])
     #expect(config.snapshotDatabase == "sqlite:///tmp/kq.db")
     #expect(config.store.snapshotEnabled)
@@ -132,6 +136,8 @@ import Testing
     #expect(config.store.revisionLimit == -1)
     #expect(config.httpCorsOrigins == ["https://a.example", "https://b.example"])
     #expect(config.store.maxKeyLength == 1024, "0 means the default, as in the original")
+    #expect(config.maxConnections == 500)
+    #expect(config.handshakeTimeoutIfSet == nil, "0: connections may take as long as they like to start")
   }
 
   @Test func yamlListsAndNestedKeys() async throws {
@@ -157,6 +163,7 @@ import Testing
     try await expectFailure("invalid value '-1' for event_loops (flag", flags: ["event_loops": "-1"])
     try await expectFailure(
       "invalid value 'br' for grpc_response_compression", env: ["KEYQUARRY_GRPC_RESPONSE_COMPRESSION": "br"])
+    try await expectFailure("invalid value 'many' for max_connections", env: ["KEYQUARRY_MAX_CONNECTIONS": "many"])
     try await expectFailure("prune_to must be less than prune_at", yaml: "prune_interval: 1s\nprune_at: 10\nprune_to: 20\n")
     try await expectFailure("eager_prune_to must be less than eager_prune_at", yaml: "eager_prune_at: 5\neager_prune_to: 5\n")
     try await expectFailure("ssl_certfile and ssl_keyfile", env: ["KEYQUARRY_SSL_CERTFILE": "/tmp/cert.pem"])

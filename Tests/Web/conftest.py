@@ -3,6 +3,8 @@ OpenAPI tests; its gRPC and HTTP addresses are read from its JSON log."""
 import json
 import os
 import pathlib
+import resource
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -16,7 +18,7 @@ OUTPUT = ROOT / "test-output"
 
 
 class Server:
-    def __init__(self, extra_env=None, args=(), cpus=None):
+    def __init__(self, extra_env=None, args=(), cpus=None, nofile=None):
         self.home = tempfile.mkdtemp(prefix="kq-web-")
         env = {k: v for k, v in os.environ.items() if not k.startswith("KEYQUARRY_")}
         env.update({"HOME": self.home, **(extra_env or {})})
@@ -24,23 +26,43 @@ class Server:
         self.process = subprocess.Popen(
             [BINARY, "serve", "--listen", "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--log-json", *args],
             stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=self.home,
-            # `cpus`: the CPUs the server may run on, as `taskset` would set them
-            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
+            # `cpus`: the CPUs the server may run on, as `taskset` would set them; `nofile`:
+            # its file descriptor limit (soft and hard), as `ulimit -n` would set it
+            preexec_fn=lambda: self._limit(cpus, nofile))
         self.grpc = self._address("grpc listening")
         self.http = "http://" + self._address("http listening")
         self.monitor = "http://" + self._address("monitor listening") if "--monitor-address" in args else None
 
+    @staticmethod
+    def _limit(cpus, nofile):
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+        if nofile:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+    def cpu_seconds(self):
+        """User and system CPU time the server has used so far."""
+        fields = open(f"/proc/{self.process.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def logged(self, message):
+        """The server's JSON log records with this message."""
+        self.log.seek(0)
+        records = []
+        for line in self.log:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("msg") == message:
+                records.append(record)
+        return records
+
     def _address(self, message, timeout=20):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            self.log.seek(0)
-            for line in self.log:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                if record.get("msg") == message:
-                    return record["address"]
+            if records := self.logged(message):
+                return records[0]["address"]
             if self.process.poll() is not None:
                 break
             time.sleep(0.05)
@@ -56,9 +78,12 @@ class Server:
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
         try:
-            return self.process.wait(timeout=20)
+            code = self.process.wait(timeout=20)
         finally:
             self.log.close()
+        if code == 0:  # a failed server's home (its log) is kept for the failure's report
+            shutil.rmtree(self.home, ignore_errors=True)
+        return code
 
 
 @pytest.fixture

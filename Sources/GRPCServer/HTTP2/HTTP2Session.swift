@@ -94,6 +94,9 @@ final class HTTP2Session {
       count: configuration.controlFrameLimit.count, window: configuration.controlFrameLimit.window)
   }
 
+  /// The client has sent its connection preface and SETTINGS.
+  var started: Bool { settingsReceived }
+
   /// Open streams, those whose last frames wait for flow control included.
   var openStreams: Int { streams.count }
 

@@ -11,6 +11,8 @@ struct ConnectionSettings: Sendable {
   var responseCompression: ResponseCompression?
   /// HTTP/2 windows, stream and frame limits.
   var http2: HTTP2Session.Configuration
+  /// Closes a connection whose preface and SETTINGS have not come by then.
+  var handshakeTimeout: TimeAmount?
   /// Hands a forwarded RPC to the transport's `listen`, which runs it in GRPCServer.
   var accept: @Sendable (ForwardedRPC.Accepted) -> Void
 }
@@ -82,6 +84,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
     keepaliveTask = context.eventLoop.scheduleRepeatedTask(
       initialDelay: Keepalive.interval, delay: Keepalive.interval
     ) { _ in handler.value.keepaliveTick() }
+    if let timeout = settings.handshakeTimeout {
+      context.eventLoop.scheduleTask(in: timeout) { handler.value.checkStarted() }
+    }
     if context.channel.isActive { session.start(context) }
   }
 
@@ -437,6 +442,12 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
     guard draining, calls.isEmpty, session.openStreams == 0, let context else { return }
     session.flush()
     context.close(promise: nil)
+  }
+
+  /// The handshake timeout: a client that has not started HTTP/2 by now (a slow or
+  /// silent preface) holds a connection for nothing.
+  private func checkStarted() {
+    if !session.started { context?.close(promise: nil) }
   }
 
   private func keepaliveTick() {

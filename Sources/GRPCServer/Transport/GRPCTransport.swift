@@ -1,4 +1,6 @@
+import Core
 import GRPCCore
+import HummingbirdCore
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -22,19 +24,21 @@ final class GRPCTransport: ServerTransport, Sendable {
   private let direct: [String: DirectRoute]
   private let maxRequestPayload: Int
   private let responseCompression: ResponseCompression?
+  private let policy: ConnectionPolicy
   private let connections = ConnectionSet()
   private let serverChannel = Mutex<(channel: (any Channel)?, shuttingDown: Bool)>((nil, false))
   private let bound: EventLoopPromise<SocketAddress?>
 
   init(
     target: Target, tls: NIOSSLContext?, direct: [String: DirectRoute], maxRequestPayload: Int,
-    responseCompression: ResponseCompression?
+    responseCompression: ResponseCompression?, policy: ConnectionPolicy
   ) {
     self.target = target
     self.tls = tls
     self.direct = direct
     self.maxRequestPayload = maxRequestPayload
     self.responseCompression = responseCompression
+    self.policy = policy
     bound = MultiThreadedEventLoopGroup.singleton.any().makePromise()
   }
 
@@ -53,7 +57,7 @@ final class GRPCTransport: ServerTransport, Sendable {
     let (rpcs, accepted) = AsyncStream.makeStream(of: ForwardedRPC.Accepted.self)
     let settings = ConnectionSettings(
       direct: direct, maxRequestPayload: maxRequestPayload, responseCompression: responseCompression,
-      http2: Self.http2,
+      http2: Self.http2, handshakeTimeout: policy.handshakeTimeout.map { .nanoseconds(Int64($0.nanoseconds)) },
       accept: { accepted.yield($0) })
     let channel: any Channel
     do {
@@ -108,6 +112,15 @@ final class GRPCTransport: ServerTransport, Sendable {
     var bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
       .serverChannelOption(.backlog, value: 256)
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+      // One accept per read, so that a connection limit is not overrun by a burst.
+      .serverChannelOption(.maxMessagesPerRead, value: 1)
+      .serverChannelInitializer { [policy] channel in
+        channel.eventLoop.makeCompletedFuture {
+          if let limit = policy.limit {
+            try channel.pipeline.syncOperations.addHandler(AvailableConnectionsChannelHandler(delegate: limit.delegate))
+          }
+        }
+      }
       .childChannelInitializer { [connections, tls] channel in
         channel.eventLoop.makeCompletedFuture {
           try Self.configure(channel, tls: tls, settings: settings)
