@@ -8,7 +8,7 @@ import Synchronization
 /// until one closes. The pause is logged (at most once every 10 s) and counted in
 /// `keyquarry_accept_paused_total`; `keyquarry_connections` shows the open ones.
 public final class ConnectionLimit: Sendable {
-  public let maximum: Int
+  private let maximum: Int
   private let listener: String
   private let logger: Logger
   private let state = Mutex<(open: Int, paused: Bool, lastLogged: ContinuousClock.Instant?)>((0, false, nil))
