@@ -47,11 +47,14 @@ let package = Package(
     .systemLibrary(name: "CRE2", pkgConfig: "re2", providers: [.apt(["libre2-dev"])]),
     // A C interface to RE2's C++ API, so that Core needs no C++ interoperability.
     .target(name: "RE2Shim", dependencies: ["CRE2"]),
+    // glibc's malloc_trim, which the Glibc module does not export.
+    .systemLibrary(name: "CMalloc"),
     // The store: no networking, no gRPC.
     .target(
       name: "Core",
       dependencies: [
         "RE2Shim",
+        "CMalloc",
         .product(name: "DequeModule", package: "swift-collections"),
         .product(name: "HeapModule", package: "swift-collections"),
         .product(name: "Metrics", package: "swift-metrics"),

@@ -44,6 +44,7 @@ extension Store {
         deleted += doomed.count
       }
     }
+    if deleted > 0 { MemoryRelease.trimSoon() }
     return deleted
   }
 

@@ -30,6 +30,7 @@ extension Store {
       keys += shardKeys
       cleared += shardCleared
     }
+    if cleared > 0 { MemoryRelease.trimSoon() }
     return (keys, cleared)
   }
 }

@@ -36,6 +36,7 @@ extension Store {
     }
     Metrics.Timer(label: "keyquarry_prune_duration_seconds").record(duration: ContinuousClock.now - started)
     Counter(label: "keyquarry_pruned_keys_total").increment(by: removed)
+    if removed > 0 { MemoryRelease.trimSoon() }
     return removed
   }
 
