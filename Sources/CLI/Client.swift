@@ -53,9 +53,10 @@ struct Client: AsyncParsableCommand {
     clientID ?? ClientDefaults.clientID
   }
 
-  /// Connects, registers (ignoring AlreadyExists, like the original client) and runs `body`.
-  /// RPC errors become `rpc error: code = … desc = …` on stderr and exit status 1.
-  func call<R: Sendable>(_ body: (Connection) async throws -> R) async throws -> R {
+  /// Connects, registers (ignoring AlreadyExists, like the original client, and a server
+  /// at `max_client_ids` unless `registering` is what was asked) and runs `body`. RPC errors
+  /// become `rpc error: code = … desc = …` on stderr and exit status 1.
+  func call<R: Sendable>(registering: Bool = false, _ body: (Connection) async throws -> R) async throws -> R {
     guard let deadline = DurationParser.parse(timeout), deadline > .zero else {
       throw ValidationError("invalid --timeout '\(timeout)'")
     }
@@ -71,7 +72,9 @@ struct Client: AsyncParsableCommand {
           admin: Keyquarry_Admin.Client(wrapping: grpc), options: options, indent: indent)
         do {
           _ = try await connection.keyquarry.register(Keyquarry_RegisterRequest(), options: options)
-        } catch let error as RPCError where error.code == .alreadyExists {}
+        } catch let error as RPCError
+          where error.code == .alreadyExists || (error.code == .resourceExhausted && !registering)
+        {}
         return try await body(connection)
       }
     } catch let error as RPCError {

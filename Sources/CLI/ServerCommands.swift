@@ -42,7 +42,7 @@ struct RegisterCommand: AsyncParsableCommand {
   func run() async throws {
     // `call` already registered; report the id it used.
     let id = client.effectiveClientID
-    try await client.call { _ in }
+    try await client.call(registering: true) { _ in }
     try Output.json(Keyquarry_RegisterResponse.with {
       $0.success = true
       $0.clientID = id

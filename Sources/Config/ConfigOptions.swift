@@ -114,6 +114,7 @@ extension ConfigOption {
     .count("max_key_length", \.store.maxKeyLength, zeroMeans: 1024),
     .count("max_value_size", \.store.maxValueSize, zeroMeans: 1_000_000),
     .count("max_keys", \.store.maxKeys),
+    .count("max_client_ids", \.store.maxClientIDs),
     .duration("min_lock_duration", \.store.minLockDuration, zeroMeans: .seconds(5)),
     .duration("max_lock_duration", \.store.maxLockDuration, zeroMeans: .seconds(15 * 60)),
     .duration("min_lifespan", \.store.minLifespan, zeroMeans: .seconds(5)),

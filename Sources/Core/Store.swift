@@ -72,15 +72,18 @@ public final class Store: Sendable {
     if isReadOnly { throw .readOnly }
   }
 
-  /// Records a client id; a second registration of the same id fails with AlreadyExists.
+  /// Records a client id; a second registration of the same id fails with AlreadyExists,
+  /// one past `max_client_ids` with ResourceExhausted.
   public func register(_ client: String) throws(StoreError) {
     let now = clock.now()
-    let isNew = clients.withLock { clients in
-      guard clients[client] == nil else { return false }
+    let limit = options.maxClientIDs
+    let refusal: StoreError? = clients.withLock { clients in
+      guard clients[client] == nil else { return .alreadyRegistered }
+      guard limit == 0 || clients.count < limit else { return .maxClientIDs(limit) }
       clients[client] = now
-      return true
+      return nil
     }
-    if !isNew { throw .alreadyRegistered }
+    if let refusal { throw refusal }
   }
 
   public func setReadOnly(_ enable: Bool, by client: String) throws(StoreError) {

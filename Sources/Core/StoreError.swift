@@ -31,6 +31,9 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
   static let revisionZero = StoreError(.invalidArgument, "revision must be greater or less than zero")
   static let revisionNotFound = StoreError(.notFound, "revision not found")
   static let alreadyRegistered = StoreError(.alreadyExists, "already registered")
+  static func maxClientIDs(_ limit: Int) -> StoreError {
+    StoreError(.resourceExhausted, "maximum number of registered client ids reached (max_client_ids: \(limit))")
+  }
   static let noPrivilegedClient = StoreError(.failedPrecondition, "privileged client ID not set")
   static let notAuthorized = StoreError(.permissionDenied, "not authorized")
   static let notAdmin = StoreError(.permissionDenied, "missing or invalid client ID for admin function")

@@ -7,6 +7,8 @@ public struct StoreOptions: Sendable, Equatable {
   public var maxValueSize = 1_000_000
   /// 0 means no limit.
   public var maxKeys = 0
+  /// Client ids Register records at most (each costs its id and a date); 0 means no limit.
+  public var maxClientIDs = 100_000
   public var minLockDuration: Duration = .seconds(5)
   public var maxLockDuration: Duration = .seconds(15 * 60)
   public var minLifespan: Duration = .seconds(5)

@@ -121,6 +121,16 @@ import Testing
     #expect(store.stats().clientIDs == 2)
   }
 
+  @Test func registeredClientIDsStopAtTheirLimit() throws {
+    let (store, _) = makeStore { $0.maxClientIDs = 2 }
+    try store.register(alice)
+    try store.register(bob)
+    expectError(.resourceExhausted, containing: "max_client_ids: 2") { try store.register("carol") }
+    expectError(.alreadyExists, containing: "already registered") { try store.register(alice) }
+    #expect(store.stats().clientIDs == 2, "the refused id is not recorded")
+    #expect(StoreOptions().maxClientIDs == 100_000, "bounded by default")
+  }
+
   @Test func deletePopExists() throws {
     let (store, _) = makeStore()
     try store.set("foo", value: data("bar"), by: alice)
