@@ -381,7 +381,15 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
       }
       session.sendData(call.compression?.compress(message.buffer) ?? message.buffer, on: id, promise: promise)
     case .status(let status, let metadata):
-      let trailers = GRPCWire.trailers(status, metadata: metadata, trailersOnly: !call.responseStarted)
+      // GRPCServer's own timer cancels a call at its deadline too, and a watch ends OK
+      // when cancelled: whichever comes first, past the deadline the answer is
+      // DEADLINE_EXCEEDED, as the client sees it anyway.
+      let trailers =
+        if let deadline = call.deadline, deadline <= .now() {
+          GRPCWire.trailers(Self.deadlineExceeded, trailersOnly: !call.responseStarted)
+        } else {
+          GRPCWire.trailers(status, metadata: metadata, trailersOnly: !call.responseStarted)
+        }
       calls[id] = nil
       call.expiry?.cancel()
       session.sendHeaders(HeaderBlock(trailers), on: id, endStream: true, promise: promise)
@@ -413,13 +421,14 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
     }
   }
 
+  private static let deadlineExceeded = Status(code: .deadlineExceeded, message: "deadline exceeded")
+
   /// The deadline of a call still going has passed: DEADLINE_EXCEEDED, and its work stops.
   private func expire(_ id: StreamID) {
     guard let call = calls.removeValue(forKey: id) else { return }
-    let status = Status(code: .deadlineExceeded, message: "deadline exceeded")
     session.sendHeaders(
-      HeaderBlock(GRPCWire.trailers(status, trailersOnly: !call.responseStarted && !call.route.isRunning)), on: id,
-      endStream: true)
+      HeaderBlock(GRPCWire.trailers(Self.deadlineExceeded, trailersOnly: !call.responseStarted && !call.route.isRunning)),
+      on: id, endStream: true)
     if !call.requestEnded { session.reset(id, .noError) }
     abandon(call, as: .deadlineExceeded)
     session.flushSoon()
