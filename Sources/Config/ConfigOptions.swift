@@ -47,6 +47,16 @@ extension ConfigOption {
     }) { "\($0[keyPath: path])" }
   }
 
+  /// A size in bytes (`ByteSize`); 0 for none.
+  static func bytes(_ key: String, _ path: WritableKeyPath<ServerConfig, Int>) -> Self {
+    ConfigOption(key: key, apply: { config, text throws(ValueError) in
+      guard let value = ByteSize.parse(text) else {
+        throw ValueError(expected: "a size in bytes like 1048576, 512KiB, 64MiB or 1GiB")
+      }
+      config[keyPath: path] = value
+    }) { ByteSize.format($0[keyPath: path]) }
+  }
+
   /// Comma separated; blanks dropped.
   static func list(_ key: String, _ path: WritableKeyPath<ServerConfig, [String]>) -> Self {
     ConfigOption(key: key, apply: { config, text throws(ValueError) in
@@ -86,6 +96,10 @@ extension ConfigOption {
     .count("event_stream_buffer_size", \.store.eventStreamBufferSize, positive: true),
     .duration("event_stream_send_timeout", \.store.eventStreamSendTimeout, zeroMeans: .seconds(1)),
     .count("event_stream_subscriber_limit", \.store.eventStreamSubscriberLimit),
+    .bytes("watch_buffer_limit", \.store.watchBufferLimit),
+    .bytes("watch_buffer_soft_limit", \.store.watchBufferSoftLimit),
+    .duration("watch_buffer_soft_time", \.store.watchBufferSoftTime),
+    .bytes("watch_buffer_total", \.store.watchBufferTotal),
     .bool("snapshot.enabled", \.store.snapshotEnabled),
     .duration("snapshot.interval", \.store.snapshotInterval),
     ConfigOption(key: "snapshot.database", apply: { config, text throws(ValueError) in

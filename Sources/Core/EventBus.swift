@@ -19,13 +19,11 @@ final class EventBus: Sendable {
   let changed = Atomic<Bool>(false)
   private let closed = Atomic<Bool>(false)
   let recent: EventRing
-  private let capacity: Int
-  private let sendTimeout: Duration
+  let budget: WatchBudget
   private let subscriberLimit: Int
 
   init(options: StoreOptions) {
-    capacity = options.eventStreamBufferSize
-    sendTimeout = options.eventStreamSendTimeout
+    budget = WatchBudget(options: options)
     subscriberLimit = options.eventStreamSubscriberLimit
     recent = EventRing(capacity: options.eventStreamBufferSize)
   }
@@ -67,22 +65,32 @@ final class EventBus: Sendable {
       }
       subscriber.offer(event!, now: time)
     }
+    if event != nil { endSlowestWhileOverTotal() }
+  }
+
+  /// Past `watch_buffer_total`, ends the watchers with the most waiting, one by one: each
+  /// ended watcher's bytes leave the total at once.
+  private func endSlowestWhileOverTotal() {
+    while budget.isOverTotal {
+      let slowest = subscribers.withLock { $0 }.filter { !$0.buffer.isRetired }
+        .max { $0.buffer.waitingBytes < $1.buffer.waitingBytes }
+      guard let slowest else { return }
+      slowest.endSlow()
+    }
   }
 
   /// A watcher's subscription. `counted` ones count toward the subscriber limit and
   /// Stats; the server's own consumers (the event log) do not.
   func subscribe(_ filter: EventFilter, counted: Bool = true) throws(StoreError) -> Subscription {
     try add(counted: counted) { id, removal in
-      let subscription = Subscription(id: id, filter: filter, capacity: capacity, sendTimeout: sendTimeout)
-      subscription.onTermination(removal)
-      return subscription
+      Subscription(id: id, filter: filter, buffer: budget.makeBuffer(countsValues: true), removal: removal)
     }
   }
 
   /// A watcher whose events are pushed into `sink`.
   func subscribe(_ filter: EventFilter, sink: some EventSink) throws(StoreError) -> PushSubscription {
     try add(counted: true) { id, removal in
-      PushSubscription(id: id, filter: filter, sink: sink, sendTimeout: sendTimeout, removal: removal)
+      PushSubscription(id: id, filter: filter, sink: sink, removal: removal)
     }
   }
 

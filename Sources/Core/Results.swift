@@ -32,6 +32,9 @@ public struct StoreStats: Sendable {
   public let maxKeys: Int
   public let historyKeys: Int
   public let historyRevisions: Int
+  /// Bytes waiting for watchers (`WatchBudget`), and the watchers the slow-consumer rules ended.
+  public let watchBufferBytes: Int
+  public let slowWatchersEnded: Int
 
   /// keys / max_keys rounded to two decimals; 0 without a limit.
   public var pressure: Float {

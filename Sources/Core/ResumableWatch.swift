@@ -63,7 +63,7 @@ public struct ResumableWatch: AsyncSequence, Sendable {
   public struct AsyncIterator: AsyncIteratorProtocol {
     var pending: IndexingIterator<[WatchItem]>
     let replay: WatchReplay
-    var live: AsyncStream<Event>.AsyncIterator
+    var live: Subscription.Events.AsyncIterator
 
     public mutating func next() async -> WatchItem? {
       if let item = pending.next() { return item }

@@ -7,11 +7,14 @@ extension Store {
     try bus.subscribe(filter)
   }
 
-  /// WatchStream pushed into `sink`, which queues at most `options.eventStreamBufferSize`
-  /// events (the size of a `watch` stream's buffer) and says so by refusing more.
+  /// WatchStream pushed into `sink`, whose `buffer` (from `makeWatchBuffer()`) holds it to
+  /// the same limits as a `watch` stream.
   public func watch(_ filter: EventFilter, into sink: some EventSink) throws(StoreError) -> PushSubscription {
     try bus.subscribe(filter, sink: sink)
   }
+
+  /// The buffer accounting of a pushed watch's sink, which holds encoded events only.
+  public func makeWatchBuffer() -> WatchBuffer { bus.budget.makeBuffer(countsValues: false) }
 
   /// Every event, for the server's own consumers (the event log): not counted as a
   /// watcher, not limited by `event_stream_subscriber_limit`.
@@ -82,7 +85,7 @@ public struct ValueWatch: AsyncSequence, Sendable {
   public struct AsyncIterator: AsyncIteratorProtocol {
     let watch: ValueWatch
     var pendingInitial: ValueUpdate?
-    var events: AsyncStream<Event>.AsyncIterator
+    var events: Subscription.Events.AsyncIterator
 
     public mutating func next() async -> ValueUpdate? {
       if let initial = pendingInitial {

@@ -121,7 +121,8 @@ public final class Store: Sendable {
       snapshotsCreated: counters.snapshotsCreated.value, snapshotsFailed: counters.snapshotsFailed.value,
       eagerPruneTriggered: counters.eagerPruneTriggered.value,
       pruneCompleted: counters.pruneCompleted.value, events: events,
-      maxKeys: options.maxKeys, historyKeys: historyKeys, historyRevisions: historyRevisions)
+      maxKeys: options.maxKeys, historyKeys: historyKeys, historyRevisions: historyRevisions,
+      watchBufferBytes: bus.budget.totalBytes, slowWatchersEnded: bus.budget.slowWatchersEnded)
   }
 
   /// The sequence number of the newest event.

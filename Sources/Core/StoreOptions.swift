@@ -22,6 +22,13 @@ public struct StoreOptions: Sendable, Equatable {
   public var eventStreamSendTimeout: Duration = .seconds(1)
   /// 0 means no limit.
   public var eventStreamSubscriberLimit = 0
+  /// Bytes one watcher may have waiting before it is ended (`WatchBuffer`); 0: no limit.
+  public var watchBufferLimit = 32 << 20
+  /// Bytes one watcher may have waiting for at most `watchBufferSoftTime`; 0: no limit.
+  public var watchBufferSoftLimit = 8 << 20
+  public var watchBufferSoftTime: Duration = .seconds(60)
+  /// Bytes all watchers together may have waiting; 0: no limit.
+  public var watchBufferTotal = 64 << 20
   /// The one client allowed SetReadOnly and the Admin RPCs; empty: nobody.
   public var privilegedClientID = ""
   public var readOnly = false
@@ -46,6 +53,9 @@ public struct StoreOptions: Sendable, Equatable {
     }
     if minLifespan <= .zero { throw fail("min_lifespan must be positive") }
     if eventStreamBufferSize <= 0 { throw fail("event_stream_buffer_size must be positive") }
+    if watchBufferSoftLimit > 0, watchBufferLimit > 0, watchBufferSoftLimit > watchBufferLimit {
+      throw fail("watch_buffer_soft_limit must not be more than watch_buffer_limit")
+    }
     if pruneInterval > .zero, pruneTo > 0, pruneTo > pruneAt {
       throw fail("prune_to must be less than prune_at")
     }

@@ -168,5 +168,5 @@ public struct KeyQuarryService: Sendable {
   }
 
   static let slowWatcher = RPCError(
-    code: .resourceExhausted, message: "watcher too slow: its event buffer stayed full past event_stream_send_timeout")
+    code: .resourceExhausted, message: "watcher too slow: what waited for it passed the watch buffer limits (README, Limits)")
 }

@@ -109,7 +109,7 @@ final class DirectEventsHandler: ChannelDuplexHandler, RemovableChannelHandler {
         peer: context.channel.remoteAddress?.ipAddress ?? "local")
       let sink = FanoutSink(
         SSEWatchTarget(handler: NIOLoopBound(self, eventLoop: context.eventLoop)), on: context.eventLoop,
-        capacity: store.options.eventStreamBufferSize)
+        buffer: store.makeWatchBuffer())
       let (replay, subscription) = try store.watch(asked.filter, resumingAfter: asked.lastEventID, into: sink)
       subscribed = (replay, subscription, asked.ndjson)
     } catch {

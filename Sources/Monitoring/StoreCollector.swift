@@ -33,6 +33,9 @@ final class StoreCollector: Sendable {
       gauge("event_subscribers", "Open watch streams.") { Double($0.eventSubscribers) },
       gauge("history_keys", "Keys with revision history.") { Double($0.historyKeys) },
       gauge("history_revisions", "Revisions kept in history.") { Double($0.historyRevisions) },
+      gauge("watch_buffer_bytes", "Bytes waiting for watchers, against watch_buffer_total.") {
+        Double($0.watchBufferBytes)
+      },
     ]
     totals =
       [
@@ -40,6 +43,7 @@ final class StoreCollector: Sendable {
         total("snapshots_failed", "Snapshots that failed.") { $0.snapshotsFailed },
         total("prune_completed", "Prune runs.") { $0.pruneCompleted },
         total("eager_prune_triggered", "Prune runs started by eager_prune_at.") { $0.eagerPruneTriggered },
+        total("slow_watchers_ended", "Watchers ended by the slow-consumer rules.") { $0.slowWatchersEnded },
       ]
       + KeyEvent.allCases.filter { $0 != .noEvent }.map { event in
         (

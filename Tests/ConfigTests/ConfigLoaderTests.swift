@@ -48,6 +48,8 @@ import Testing
     #expect(config.store == StoreOptions())
     #expect(config.store.maxLockDuration == .seconds(900))
     #expect(config.store.eventStreamBufferSize == 10_000)
+    #expect(config.store.watchBufferLimit == 32 << 20)
+    #expect(config.store.watchBufferTotal == 64 << 20)
     #expect(config.httpAddress == "localhost:33971")
     #expect(config.monitorAddress == "localhost:33970")
     #expect(config.eventLoops == 0, "one loop per CPU the server may run on")
@@ -138,6 +140,22 @@ import Testing
     #expect(config.store.maxKeyLength == 1024, "0 means the default, as in the original")
     #expect(config.maxConnections == 500)
     #expect(config.handshakeTimeoutIfSet == nil, "0: connections may take as long as they like to start")
+  }
+
+  @Test func byteSizesTakeUnits() async throws {
+    let config = try await load(
+      env: ["KEYQUARRY_WATCH_BUFFER_LIMIT": "16MiB", "KEYQUARRY_WATCH_BUFFER_TOTAL": "0"],
+      yaml: "watch_buffer_soft_limit: 512kb\nwatch_buffer_soft_time: 5s\n")
+    #expect(config.store.watchBufferLimit == 16 << 20)
+    #expect(config.store.watchBufferSoftLimit == 512 << 10)
+    #expect(config.store.watchBufferSoftTime == .seconds(5))
+    #expect(config.store.watchBufferTotal == 0, "0: no total")
+    #expect(try await load(flags: ["watch_buffer_limit": "16777216"]).store.watchBufferLimit == 16 << 20)
+    try await expectFailure("invalid value '12 parsecs' for watch_buffer_limit", flags: ["watch_buffer_limit": "12 parsecs"])
+    try await expectFailure("invalid value '-1MiB' for watch_buffer_total", flags: ["watch_buffer_total": "-1MiB"])
+    try await expectFailure(
+      "watch_buffer_soft_limit must not be more than watch_buffer_limit",
+      flags: ["watch_buffer_limit": "1MiB", "watch_buffer_soft_limit": "2MiB"])
   }
 
   @Test func yamlListsAndNestedKeys() async throws {

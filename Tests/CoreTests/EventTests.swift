@@ -67,8 +67,59 @@ import Testing
     clock.advance(by: .seconds(2))
     try store.set("later", value: data("v"), by: alice)
     #expect(slow.endedBecauseSlow)
-    let received = await drain(slow, count: 100)
-    #expect(received.count == 4, "the buffered events are still delivered, then the stream ends")
+    #expect(await drain(slow, count: 100).isEmpty, "an ended watcher's queue is let go at once")
+  }
+
+  @Test func aWatcherPastItsByteLimitIsEndedAtOnce() async throws {
+    let (store, _) = makeStore { $0.watchBufferLimit = 64 << 10 }
+    let stalled = try store.watchValue("k", by: alice)
+    let reading = try store.watchValue("k", by: alice)
+    for round in 0..<7 {
+      try store.set("k", value: bytes(10_000, round), by: alice)
+      #expect(await drain(reading.subscription, count: 1).count == 1)
+    }
+    #expect(stalled.subscription.endedBecauseSlow, "70 KB of values waited for it, past 64 KiB")
+    #expect(!reading.subscription.endedBecauseSlow, "a watcher that keeps up is not")
+    #expect(await drain(stalled.subscription, count: 10).isEmpty)
+    #expect(store.stats().eventSubscribers == 1)
+  }
+
+  @Test func aWatcherOverItsSoftLimitIsEndedOnlyAfterItsTime() async throws {
+    let (store, clock) = makeStore {
+      $0.watchBufferSoftLimit = 16 << 10
+      $0.watchBufferSoftTime = .seconds(10)
+    }
+    let watcher = try store.watch(EventFilter())
+    try store.set("k", value: bytes(20_000, 1), by: alice)
+    clock.advance(by: .seconds(5))
+    try store.set("k", value: bytes(100, 2), by: alice)
+    #expect(!watcher.endedBecauseSlow, "over the soft limit for 5 s of 10")
+    #expect(await drain(watcher, count: 2).count == 2)
+    try store.set("k", value: bytes(20_000, 3), by: alice)
+    clock.advance(by: .seconds(8))
+    try store.set("k", value: bytes(100, 4), by: alice)
+    #expect(!watcher.endedBecauseSlow, "catching up below the limit started its time again")
+    clock.advance(by: .seconds(3))
+    try store.set("k", value: bytes(100, 5), by: alice)
+    #expect(watcher.endedBecauseSlow, "over the soft limit for 11 s")
+  }
+
+  @Test func pastTheTotalTheWatcherWithTheMostWaitingIsEndedFirst() async throws {
+    let (store, _) = makeStore {
+      $0.watchBufferLimit = 0
+      $0.watchBufferSoftLimit = 0
+      $0.watchBufferTotal = 1 << 20
+    }
+    let small = try store.watchValue("small", by: alice)
+    let large = try store.watchValue("large", by: alice)
+    for round in 0..<5 { try store.set("small", value: bytes(100_000, round), by: alice) }
+    #expect(!small.subscription.endedBecauseSlow && !large.subscription.endedBecauseSlow, "500 KB in all")
+    for round in 0..<7 { try store.set("large", value: bytes(100_000, round), by: alice) }
+    #expect(large.subscription.endedBecauseSlow, "1.2 MB in all: the one with 700 KB waiting goes")
+    #expect(!small.subscription.endedBecauseSlow)
+    for round in 5..<9 { try store.set("small", value: bytes(100_000, round), by: alice) }
+    #expect(!small.subscription.endedBecauseSlow, "the ended watcher's bytes left the total")
+    #expect(await drain(small.subscription, count: 9).count == 9)
   }
 
   /// The events after a resuming watcher's id are replayed from this run's buffer; an id
@@ -101,3 +152,6 @@ import Testing
     expectError(.unavailable) { _ = try store.watch(EventFilter()) }
   }
 }
+
+/// `count` bytes that differ from those of another `seed` (setting an equal value is no change).
+private func bytes(_ count: Int, _ seed: Int) -> Data { Data(repeating: UInt8(seed), count: count) }

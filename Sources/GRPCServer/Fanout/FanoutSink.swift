@@ -1,6 +1,5 @@
 import Core
 import NIOCore
-import Synchronization
 
 /// A watch stream on an event loop: a gRPC stream or an SSE response. Called on its loop only.
 public protocol FanoutTarget: Sendable {
@@ -23,35 +22,30 @@ public enum FanoutWrite {
   case held(EventLoopFuture<Void>)
 }
 
-/// Feeds a pushed watch (`Store.watch(_:into:)`) to a stream on an event loop. Counts
-/// the events that are queued or held back on their way to the socket, so that a watcher
-/// that stops reading fills its bounded queue and meets the slow-consumer rule instead
-/// of buffering without bound.
+/// Feeds a pushed watch (`Store.watch(_:into:)`) to a stream on an event loop. Its
+/// `buffer` counts the events queued or held back on their way to the socket, so that a
+/// watcher that stops reading meets the slow-consumer rules instead of buffering
+/// without bound.
 public final class FanoutSink<Target: FanoutTarget>: EventSink, FanoutDelivery {
+  public let buffer: WatchBuffer
   private let target: Target
   private let fanout: LoopFanout
-  private let capacity: Int
-  private let queued = Atomic<Int>(0)
 
-  public init(_ target: Target, on eventLoop: any EventLoop, capacity: Int) {
+  public init(_ target: Target, on eventLoop: any EventLoop, buffer: WatchBuffer) {
     self.target = target
     fanout = LoopFanout.on(eventLoop)
-    self.capacity = capacity
+    self.buffer = buffer
   }
 
-  public func offer(_ event: Event) -> Bool {
-    guard queued.load(ordering: .relaxed) < capacity else { return false }
-    queued.add(1, ordering: .relaxed)
-    fanout.send(event, to: self)
-    return true
-  }
+  public func offer(_ event: Event) { fanout.send(event, to: self) }
 
   public func end(slow: Bool) { fanout.end(self, slow: slow) }
 
   func deliver(_ event: inout EncodedEvent) {
+    let weight = buffer.weight(of: event.event)
     switch target.write(&event) {
-    case .gone, .accepted: queued.subtract(1, ordering: .relaxed)
-    case .held(let written): written.whenComplete { _ in self.queued.subtract(1, ordering: .relaxed) }
+    case .gone, .accepted: buffer.release(weight)
+    case .held(let written): written.whenComplete { _ in self.buffer.release(weight) }
     }
   }
 

@@ -10,8 +10,8 @@ struct DirectWatch: Sendable {
   /// Validates the `client_id` header, decodes the request and subscribes `sink`.
   let start: @Sendable (_ request: PrefixedMessage, _ clientID: String?, _ sink: FanoutSink<GRPCWatchTarget>) throws
     -> PushSubscription
-  /// The most events queued for one watcher (`event_stream_buffer_size`).
-  let capacity: Int
+  /// Each watcher's account of what waits for it.
+  let makeBuffer: @Sendable () -> WatchBuffer
   var metrics: MethodMetrics?
 }
 
@@ -23,7 +23,7 @@ extension KeyQuarryService {
         _ = try ClientID.validate(clientID)
         return try watchStream(try message.decoded(), into: sink)
       },
-      capacity: store.options.eventStreamBufferSize,
+      makeBuffer: { [store] in store.makeWatchBuffer() },
       metrics: metrics?[Keyquarry_KeyQuarry.Method.WatchStream.descriptor])
   }
 }

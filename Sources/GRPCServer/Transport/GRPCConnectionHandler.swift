@@ -319,7 +319,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
     guard let context, let loopBound else { return }
     let sink = FanoutSink(
       GRPCWatchTarget(handler: loopBound, streamID: id, compression: call.compression), on: context.eventLoop,
-      capacity: watch.capacity)
+      buffer: watch.makeBuffer())
     do {
       let subscription = try watch.start(request, clientID, sink)
       var call = call
