@@ -57,6 +57,14 @@ extension ConfigOption {
     }) { ByteSize.format($0[keyPath: path]) }
   }
 
+  /// One of `choices`, spelled exactly.
+  static func choice(_ key: String, _ path: WritableKeyPath<ServerConfig, String>, _ choices: [String]) -> Self {
+    ConfigOption(key: key, apply: { config, text throws(ValueError) in
+      guard choices.contains(text) else { throw ValueError(expected: "one of " + choices.joined(separator: ", ")) }
+      config[keyPath: path] = text
+    }) { $0[keyPath: path] }
+  }
+
   /// Comma separated; blanks dropped.
   static func list(_ key: String, _ path: WritableKeyPath<ServerConfig, [String]>) -> Self {
     ConfigOption(key: key, apply: { config, text throws(ValueError) in
@@ -100,6 +108,8 @@ extension ConfigOption {
     .bytes("watch_buffer_soft_limit", \.store.watchBufferSoftLimit),
     .duration("watch_buffer_soft_time", \.store.watchBufferSoftTime),
     .bytes("watch_buffer_total", \.store.watchBufferTotal),
+    .bytes("max_memory", \.store.maxMemory),
+    .choice("max_memory_policy", \.store.maxMemoryPolicy, ["refuse", "prune"]),
     .bool("snapshot.enabled", \.store.snapshotEnabled),
     .duration("snapshot.interval", \.store.snapshotInterval),
     ConfigOption(key: "snapshot.database", apply: { config, text throws(ValueError) in
@@ -137,11 +147,7 @@ extension ConfigOption {
     .count("prune_to", \.store.pruneTo),
     .count("eager_prune_at", \.store.eagerPruneAt),
     .count("eager_prune_to", \.store.eagerPruneTo),
-    ConfigOption(key: "grpc_response_compression", apply: { config, text throws(ValueError) in
-      let encodings = ["identity", "gzip", "deflate"]
-      guard encodings.contains(text) else { throw ValueError(expected: "one of " + encodings.joined(separator: ", ")) }
-      config.grpcResponseCompression = text
-    }) { $0.grpcResponseCompression },
+    .choice("grpc_response_compression", \.grpcResponseCompression, ["identity", "gzip", "deflate"]),
     .count("grpc_response_compression_min_bytes", \.grpcResponseCompressionMinBytes),
     .string("ssl_certfile", \.sslCertfile),
     .string("ssl_keyfile", \.sslKeyfile),

@@ -50,7 +50,9 @@ public struct ServerConfig: Sendable, Equatable {
   /// A connection that has not started by then is closed; zero: never.
   public var handshakeTimeout: Duration = .seconds(10)
 
-  public init() {}
+  public init() {
+    store.maxMemory = MachineMemory.defaultMaxMemory
+  }
 
   /// `http_idle_timeout`; nil when it is zero: idle HTTP connections stay open.
   public var httpIdleTimeoutIfSet: Duration? { httpIdleTimeout == .zero ? nil : httpIdleTimeout }

@@ -43,6 +43,18 @@ final class KeyRecord: ManagedBuffer<KeyRecord.Header, UInt8> {
     }
   }
 
+  /// About what a retained revision takes besides its value.
+  static let revisionOverhead = 64
+  /// About what a record takes besides its key and values: its block's header, its
+  /// table slot, its metrics.
+  static let recordOverhead = 160
+
+  /// The bytes the record holds, as `max_memory` counts them. Summed, not kept: the
+  /// header stays within its 100 bytes, and histories are short (`revision_limit`).
+  var footprint: Int {
+    header.previous.reduce(Self.recordOverhead + keyCount + valueCount) { $0 + $1.value.count + Self.revisionOverhead }
+  }
+
   final class MetricBox {
     var metric: KeyMetric
     init(_ metric: KeyMetric) { self.metric = metric }

@@ -19,6 +19,8 @@ struct KeyTable: @unchecked Sendable {
   /// that Stats reads two numbers instead of visiting every record.
   private(set) var historyKeys = 0
   private(set) var historyRevisions = 0
+  /// What the records hold (`KeyRecord.footprint`), for `max_memory`.
+  private(set) var bytes = 0
 
   init() {
     slots = Array(repeating: nil, count: 8)
@@ -43,9 +45,12 @@ struct KeyTable: @unchecked Sendable {
       let (index, found) = find(key, Self.hash(key))
       guard found else { return nil }
       if !isKnownUniquelyReferenced(&slots[index]) { slots[index] = slots[index]!.copy() }
-      let before = slots[index]!.historyCount
+      let (before, bytesBefore) = (slots[index]!.historyCount, slots[index]!.footprint)
       let result = body(slots[index]!)
-      countHistory(from: before, to: slots[index]!.historyCount)
+      let after = slots[index]!.historyCount
+      countHistory(from: before, to: after)
+      // A record's key and value never change in place: only its history can.
+      if after != before { bytes += slots[index]!.footprint - bytesBefore }
       return result
     }
   }
@@ -58,6 +63,7 @@ struct KeyTable: @unchecked Sendable {
       var (index, found) = find(key, hash)
       let record = body(key, found ? slots[index] : nil)
       countHistory(from: found ? slots[index]!.historyCount : 0, to: record?.historyCount ?? 0)
+      bytes += (record?.footprint ?? 0) - (found ? slots[index]!.footprint : 0)
       switch (found, record) {
       case (true, .some): slots[index] = record
       case (true, nil): remove(at: index)

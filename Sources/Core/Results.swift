@@ -35,6 +35,14 @@ public struct StoreStats: Sendable {
   /// Bytes waiting for watchers (`WatchBudget`), and the watchers the slow-consumer rules ended.
   public let watchBufferBytes: Int
   public let slowWatchersEnded: Int
+  /// Bytes the allocator has handed out (`MemoryLimit`), and `max_memory` (0: none).
+  public let memoryUsed: Int
+  public let maxMemory: Int
+
+  /// memory used / max_memory rounded to two decimals; 0 without a limit.
+  public var memoryPressure: Float {
+    maxMemory == 0 ? 0 : (Float(memoryUsed) / Float(maxMemory) * 100).rounded() / 100
+  }
 
   /// keys / max_keys rounded to two decimals; 0 without a limit.
   public var pressure: Float {

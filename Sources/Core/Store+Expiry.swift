@@ -63,6 +63,14 @@ extension Store {
           }
         }
       }
+      if memory.limit > 0 {
+        group.addTask {
+          while !Task.isCancelled {
+            if self.memory.sample(self.memoryHeld()), self.memory.policy == .prune { self.pruneForMemory() }
+            try? await Task.sleep(for: MemoryLimit.sampleInterval)
+          }
+        }
+      }
       if options.eagerPruneAt > 0 {
         group.addTask {
           for await key in self.eagerPruneSignal.stream {

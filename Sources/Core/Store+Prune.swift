@@ -40,6 +40,17 @@ extension Store {
     return removed
   }
 
+  /// `max_memory_policy: prune`: prunes the stalest keys, as many as the share of memory
+  /// over 90% of the limit; the next samples prune again while it stays over.
+  func pruneForMemory() {
+    let keys = counters.keys.value
+    let used = memory.usedBytes
+    let target = memory.limit / 10 * 9
+    guard keys > 0, used > target else { return }
+    let share = Double(used - target) / Double(used)
+    prune(to: keys - max(1, Int((Double(keys) * share).rounded(.up))))
+  }
+
   func requestEagerPrune(sparing key: String) {
     guard options.eagerPruneAt > 0 else { return }
     eagerPruneSignal.continuation.yield(key)

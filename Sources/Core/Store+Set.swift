@@ -16,6 +16,7 @@ extension Store {
     if let lifespan, lifespan <= .zero || lifespan < options.minLifespan { throw .lifespanInvalid }
     // No maximum, but like the original's Go durations at most Int64.max nanoseconds (292 years).
     let lifespan = lifespan.map { min($0, Duration.longest) }
+    try requireMemory()
 
     let now = clock.now()
     return try withShard(of: key) { (state: inout ShardState) throws(StoreError) -> Bool in

@@ -10,6 +10,7 @@ public final class Store: Sendable {
   let nextExpiry = NextExpiry()
   let counters = StoreCounters()
   let bus: EventBus
+  let memory: MemoryLimit
   let readOnly: Atomic<Bool>
   let clients = Mutex<[String: Date]>([:])
   /// At most one pending eager-prune request, naming the key that triggered it.
@@ -20,6 +21,8 @@ public final class Store: Sendable {
     self.clock = clock
     shards = (0..<256).map { [nextExpiry] _ in Shard(nextExpiry: nextExpiry) }
     bus = EventBus(options: options)
+    memory = MemoryLimit(
+      limit: options.maxMemory, policy: MemoryLimit.Policy(rawValue: options.maxMemoryPolicy) ?? .refuse)
     readOnly = Atomic(options.readOnly)
     eagerPruneSignal = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(1))
     createReservedKeys()
@@ -72,9 +75,27 @@ public final class Store: Sendable {
     if isReadOnly { throw .readOnly }
   }
 
+  /// Bytes held at the last sample, and `max_memory` (0: none).
+  public var memoryUse: (used: Int, limit: Int) { (memory.usedBytes, memory.limit) }
+
+  /// What the store holds now, as `max_memory` counts it.
+  func memoryHeld() -> Int {
+    var records = 0
+    for shard in shards { records += shard.state.withLock { $0.table.bytes } }
+    // A client id: its characters, its date and its dictionary slot.
+    let clientIDs = clients.withLock { $0.count } * 96
+    return records + clientIDs + bus.budget.totalBytes
+  }
+
+  /// Writes that add data stop past `max_memory` (policy `refuse`).
+  func requireMemory() throws(StoreError) {
+    if memory.refusesWrites { throw .maxMemory(memory.limit) }
+  }
+
   /// Records a client id; a second registration of the same id fails with AlreadyExists,
   /// one past `max_client_ids` with ResourceExhausted.
   public func register(_ client: String) throws(StoreError) {
+    try requireMemory()
     let now = clock.now()
     let limit = options.maxClientIDs
     let refusal: StoreError? = clients.withLock { clients in
@@ -122,7 +143,8 @@ public final class Store: Sendable {
       eagerPruneTriggered: counters.eagerPruneTriggered.value,
       pruneCompleted: counters.pruneCompleted.value, events: events,
       maxKeys: options.maxKeys, historyKeys: historyKeys, historyRevisions: historyRevisions,
-      watchBufferBytes: bus.budget.totalBytes, slowWatchersEnded: bus.budget.slowWatchersEnded)
+      watchBufferBytes: bus.budget.totalBytes, slowWatchersEnded: bus.budget.slowWatchersEnded,
+      memoryUsed: memoryHeld(), maxMemory: memory.limit)
   }
 
   /// The sequence number of the newest event.

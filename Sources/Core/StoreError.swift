@@ -3,6 +3,8 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
   public enum Code: Sendable, Equatable {
     case invalidArgument, failedPrecondition, outOfRange, notFound
     case permissionDenied, resourceExhausted, alreadyExists, unavailable
+    /// Resource exhausted by `max_memory` (HTTP 507 rather than 429: waiting does not help).
+    case outOfMemory
   }
 
   public let code: Code
@@ -39,6 +41,9 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
   static let notAdmin = StoreError(.permissionDenied, "missing or invalid client ID for admin function")
   static func invalidPattern(_ why: String) -> StoreError {
     StoreError(.invalidArgument, "invalid key pattern: \(why)")
+  }
+  static func maxMemory(_ limit: Int) -> StoreError {
+    StoreError(.outOfMemory, "out of memory: the server holds more than max_memory (\(limit) bytes); reads and deletes still work")
   }
   static func subscriberLimit(_ limit: Int) -> StoreError {
     StoreError(.resourceExhausted, "subscriber limit reached: \(limit)")

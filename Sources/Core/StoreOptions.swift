@@ -29,6 +29,11 @@ public struct StoreOptions: Sendable, Equatable {
   public var watchBufferSoftTime: Duration = .seconds(60)
   /// Bytes all watchers together may have waiting; 0: no limit.
   public var watchBufferTotal = 64 << 20
+  /// Bytes the server may have allocated before writes are refused or keys pruned
+  /// (`MemoryLimit`); 0: no limit. The server's default is half the machine's memory.
+  public var maxMemory = 0
+  /// `refuse` or `prune`.
+  public var maxMemoryPolicy = "refuse"
   /// The one client allowed SetReadOnly and the Admin RPCs; empty: nobody.
   public var privilegedClientID = ""
   public var readOnly = false
@@ -53,6 +58,9 @@ public struct StoreOptions: Sendable, Equatable {
     }
     if minLifespan <= .zero { throw fail("min_lifespan must be positive") }
     if eventStreamBufferSize <= 0 { throw fail("event_stream_buffer_size must be positive") }
+    if MemoryLimit.Policy(rawValue: maxMemoryPolicy) == nil {
+      throw fail("max_memory_policy must be one of refuse, prune")
+    }
     if watchBufferSoftLimit > 0, watchBufferLimit > 0, watchBufferSoftLimit > watchBufferLimit {
       throw fail("watch_buffer_soft_limit must not be more than watch_buffer_limit")
     }

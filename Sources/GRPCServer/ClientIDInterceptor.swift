@@ -40,7 +40,7 @@ extension StoreError: RPCErrorConvertible {
     case .outOfRange: .outOfRange
     case .notFound: .notFound
     case .permissionDenied: .permissionDenied
-    case .resourceExhausted: .resourceExhausted
+    case .resourceExhausted, .outOfMemory: .resourceExhausted
     case .alreadyExists: .alreadyExists
     case .unavailable: .unavailable
     }

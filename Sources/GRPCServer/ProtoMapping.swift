@@ -103,6 +103,9 @@ extension Keyquarry_ServerMetrics {
     pressure.keys = UInt64(stats.keys)
     pressure.max = UInt64(stats.maxKeys)
     pressure.used = stats.pressure
+    pressure.memoryUsed = UInt64(stats.memoryUsed)
+    pressure.maxMemory = UInt64(stats.maxMemory)
+    pressure.memoryPressure = stats.memoryPressure
     self.pressure = pressure
     var history = Keyquarry_HistoryMetrics()
     history.keys = UInt64(stats.historyKeys)

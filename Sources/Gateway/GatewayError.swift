@@ -47,7 +47,10 @@ struct GatewayError: Error {
   init(_ error: any Error) {
     switch error {
     case let error as GatewayError: self = error
-    case let error as StoreError: self.init(code: error.rpcErrorCode, message: error.message)
+    case let error as StoreError:
+      self.init(
+        code: error.rpcErrorCode, message: error.message,
+        status: error.code == .outOfMemory ? .init(code: 507, reasonPhrase: "Insufficient Storage") : nil)
     case let error as RPCError: self.init(code: error.code, message: error.message)
     case is NIOTooManyBytesError:
       self.init(code: .failedPrecondition, message: "request body is larger than the maximum", status: .contentTooLarge)

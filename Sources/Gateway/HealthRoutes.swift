@@ -1,18 +1,23 @@
+import Core
 import GRPCServer
 import Hummingbird
 import NIOCore
 
 extension Router {
   /// `/healthz`: 200 until a graceful shutdown starts, then 503.
-  /// `/readyz`: 200 only once the server is listening and until a graceful shutdown starts.
-  public func addHealthRoutes(readiness: Readiness) {
+  /// `/readyz`: 200 only once the server is listening and until a graceful shutdown starts;
+  /// with `max_memory`, a second line tells how much of it is in use (writes may be
+  /// refused past it, but reads and deletes go on, so the server stays ready).
+  public func addHealthRoutes(readiness: Readiness, store: Store) {
     route(.get, "/healthz") { _, _ in
       let state = readiness.state
       return healthResponse(state != .draining, state == .draining ? "shutting down" : "OK")
     }
     route(.get, "/readyz") { _, _ in
       let state = readiness.state
-      return healthResponse(state == .ready, "\(state)")
+      let memory = store.memoryUse
+      let pressure = memory.limit > 0 ? "\nmemory: \(memory.used * 100 / memory.limit)% of max_memory" : ""
+      return healthResponse(state == .ready, "\(state)" + pressure)
     }
   }
 }

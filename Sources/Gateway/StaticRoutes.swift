@@ -6,7 +6,7 @@ import NIOCore
 
 extension Gateway {
   func addStaticRoutes(to router: Router<GatewayContext>) {
-    router.addHealthRoutes(readiness: readiness)
+    router.addHealthRoutes(readiness: readiness, store: store)
     router.route(.get, "/openapi.yaml") { _, _ in try Self.embedded("openapi.yaml") }
     guard options.serveUI else { return }
     // `/ui` and `/ui/` are one route; the page links its files absolutely.

@@ -676,6 +676,35 @@ public nonisolated struct Keyquarry_KeyPressure: Sendable {
   /// Clears the value of `used`. Subsequent reads from it will return its default value.
   public mutating func clearUsed() {self._used = nil}
 
+  /// keyquarry's addition: bytes the server has allocated, max_memory (0: none), and the
+  /// share of it in use.
+  public var memoryUsed: UInt64 {
+    get {_memoryUsed ?? 0}
+    set {_memoryUsed = newValue}
+  }
+  /// Returns true if `memoryUsed` has been explicitly set.
+  public var hasMemoryUsed: Bool {self._memoryUsed != nil}
+  /// Clears the value of `memoryUsed`. Subsequent reads from it will return its default value.
+  public mutating func clearMemoryUsed() {self._memoryUsed = nil}
+
+  public var maxMemory: UInt64 {
+    get {_maxMemory ?? 0}
+    set {_maxMemory = newValue}
+  }
+  /// Returns true if `maxMemory` has been explicitly set.
+  public var hasMaxMemory: Bool {self._maxMemory != nil}
+  /// Clears the value of `maxMemory`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxMemory() {self._maxMemory = nil}
+
+  public var memoryPressure: Float {
+    get {_memoryPressure ?? 0}
+    set {_memoryPressure = newValue}
+  }
+  /// Returns true if `memoryPressure` has been explicitly set.
+  public var hasMemoryPressure: Bool {self._memoryPressure != nil}
+  /// Clears the value of `memoryPressure`. Subsequent reads from it will return its default value.
+  public mutating func clearMemoryPressure() {self._memoryPressure = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -683,6 +712,9 @@ public nonisolated struct Keyquarry_KeyPressure: Sendable {
   fileprivate var _keys: UInt64? = nil
   fileprivate var _max: UInt64? = nil
   fileprivate var _used: Float? = nil
+  fileprivate var _memoryUsed: UInt64? = nil
+  fileprivate var _maxMemory: UInt64? = nil
+  fileprivate var _memoryPressure: Float? = nil
 }
 
 public nonisolated struct Keyquarry_HistoryMetrics: Sendable {
@@ -1908,7 +1940,7 @@ nonisolated extension Keyquarry_EventMetrics: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Keyquarry_KeyPressure: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".KeyPressure"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}keys\0\u{1}max\0\u{1}used\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}keys\0\u{1}max\0\u{1}used\0\u{3}memory_used\0\u{3}max_memory\0\u{3}memory_pressure\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1919,6 +1951,9 @@ nonisolated extension Keyquarry_KeyPressure: SwiftProtobuf.Message, SwiftProtobu
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self._keys) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self._max) }()
       case 3: try { try decoder.decodeSingularFloatField(value: &self._used) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self._memoryUsed) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self._maxMemory) }()
+      case 6: try { try decoder.decodeSingularFloatField(value: &self._memoryPressure) }()
       default: break
       }
     }
@@ -1938,6 +1973,15 @@ nonisolated extension Keyquarry_KeyPressure: SwiftProtobuf.Message, SwiftProtobu
     try { if let v = self._used {
       try visitor.visitSingularFloatField(value: v, fieldNumber: 3)
     } }()
+    try { if let v = self._memoryUsed {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._maxMemory {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._memoryPressure {
+      try visitor.visitSingularFloatField(value: v, fieldNumber: 6)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1945,6 +1989,9 @@ nonisolated extension Keyquarry_KeyPressure: SwiftProtobuf.Message, SwiftProtobu
     if lhs._keys != rhs._keys {return false}
     if lhs._max != rhs._max {return false}
     if lhs._used != rhs._used {return false}
+    if lhs._memoryUsed != rhs._memoryUsed {return false}
+    if lhs._maxMemory != rhs._maxMemory {return false}
+    if lhs._memoryPressure != rhs._memoryPressure {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -63,7 +63,7 @@ public final class MonitorEndpoint: Service, Sendable {
 
   private func router() -> Router<BasicRequestContext> {
     let router = Router()
-    router.addHealthRoutes(readiness: readiness)
+    router.addHealthRoutes(readiness: readiness, store: store)
     if let registry, let collector, let process {
       router.get("/metrics") { _, _ in
         collector.update()

@@ -33,6 +33,10 @@ final class StoreCollector: Sendable {
       gauge("event_subscribers", "Open watch streams.") { Double($0.eventSubscribers) },
       gauge("history_keys", "Keys with revision history.") { Double($0.historyKeys) },
       gauge("history_revisions", "Revisions kept in history.") { Double($0.historyRevisions) },
+      gauge("memory_used_bytes", "Bytes the allocator has handed out, against max_memory.") {
+        Double($0.memoryUsed)
+      },
+      gauge("max_memory_bytes", "The max_memory limit (0: none).") { Double($0.maxMemory) },
       gauge("watch_buffer_bytes", "Bytes waiting for watchers, against watch_buffer_total.") {
         Double($0.watchBufferBytes)
       },

@@ -45,7 +45,11 @@ import Testing
     #expect(config.listenAddress == "localhost:33969")
     #expect(config.logLevel == "INFO")
     #expect(config.gracefulShutdownTimeout == .seconds(30))
-    #expect(config.store == StoreOptions())
+    var machineDefaults = StoreOptions()
+    machineDefaults.maxMemory = config.store.maxMemory
+    #expect(config.store == machineDefaults)
+    #expect(config.store.maxMemory > 0, "half the machine's (or the cgroup's) memory")
+    #expect(config.store.maxMemoryPolicy == "refuse")
     #expect(config.store.maxLockDuration == .seconds(900))
     #expect(config.store.eventStreamBufferSize == 10_000)
     #expect(config.store.watchBufferLimit == 32 << 20)
@@ -153,6 +157,9 @@ import Testing
     #expect(try await load(flags: ["watch_buffer_limit": "16777216"]).store.watchBufferLimit == 16 << 20)
     try await expectFailure("invalid value '12 parsecs' for watch_buffer_limit", flags: ["watch_buffer_limit": "12 parsecs"])
     try await expectFailure("invalid value '-1MiB' for watch_buffer_total", flags: ["watch_buffer_total": "-1MiB"])
+    #expect(try await load(yaml: "max_memory: 0\nmax_memory_policy: prune\n").store.maxMemory == 0, "0: none")
+    try await expectFailure(
+      "invalid value 'lru' for max_memory_policy", flags: ["max_memory_policy": "lru"])
     try await expectFailure(
       "watch_buffer_soft_limit must not be more than watch_buffer_limit",
       flags: ["watch_buffer_limit": "1MiB", "watch_buffer_soft_limit": "2MiB"])
