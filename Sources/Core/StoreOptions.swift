@@ -28,9 +28,9 @@ public struct StoreOptions: Sendable, Equatable {
   public var watchBufferSoftLimit = 8 << 20
   public var watchBufferSoftTime: Duration = .seconds(60)
   /// Bytes all watchers together may have waiting; 0: no limit.
-  public var watchBufferTotal = 64 << 20
-  /// Bytes the server may have allocated before writes are refused or keys pruned
-  /// (`MemoryLimit`); 0: no limit. The server's default is half the machine's memory.
+  public var watchBufferTotal = 32 << 20
+  /// Bytes the store may hold, as `MemoryLimit` counts them, before writes are refused
+  /// or keys pruned; 0: no limit. The server's default is half the machine's memory.
   public var maxMemory = 0
   /// `refuse` or `prune`.
   public var maxMemoryPolicy = "refuse"

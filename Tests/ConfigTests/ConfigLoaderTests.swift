@@ -53,7 +53,7 @@ import Testing
     #expect(config.store.maxLockDuration == .seconds(900))
     #expect(config.store.eventStreamBufferSize == 10_000)
     #expect(config.store.watchBufferLimit == 32 << 20)
-    #expect(config.store.watchBufferTotal == 64 << 20)
+    #expect(config.store.watchBufferTotal == 32 << 20)
     #expect(config.httpAddress == "localhost:33971")
     #expect(config.monitorAddress == "localhost:33970")
     #expect(config.eventLoops == 0, "one loop per CPU the server may run on")
