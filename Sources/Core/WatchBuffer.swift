@@ -68,14 +68,14 @@ public final class WatchBuffer: Sendable {
     if count.load(ordering: .relaxed) >= limits.capacity {
       return refusedFull(since: time, timeout: limits.sendTimeout) ? end() : .dropped
     }
-    fullSince.store(0, ordering: .relaxed)
+    Self.stop(fullSince)
     let weight = weight(of: event)
     let waiting = waitingBytes + weight
     if limits.hard > 0, waiting > limits.hard { return end() }
     if limits.soft > 0, waiting > limits.soft {
       if overSoft(since: time, for: limits.softTime) { return end() }
     } else {
-      overSoftSince.store(0, ordering: .relaxed)
+      Self.stop(overSoftSince)
     }
     count.add(1, ordering: .relaxed)
     add(weight)
@@ -86,7 +86,7 @@ public final class WatchBuffer: Sendable {
   public func release(_ weight: Int) {
     count.subtract(1, ordering: .relaxed)
     // Back under the soft limit: its time starts again the next time it is passed.
-    if add(-weight) <= budget.limits.soft { overSoftSince.store(0, ordering: .relaxed) }
+    if add(-weight) <= budget.limits.soft { Self.stop(overSoftSince) }
   }
 
   /// The watcher is ended: what it still holds no longer counts toward the total, which
@@ -124,6 +124,12 @@ public final class WatchBuffer: Sendable {
 
   private func overSoft(since time: Int, for duration: Duration) -> Bool {
     Self.exceeded(overSoftSince, at: time, for: duration)
+  }
+
+  /// Stops `since`. Read first: it is seldom running, and a store on every event would
+  /// pull the line between the publisher's core and the event loop's.
+  private static func stop(_ since: borrowing Atomic<Int>) {
+    if since.load(ordering: .relaxed) != 0 { since.store(0, ordering: .relaxed) }
   }
 
   /// Starts `since` at `time` if it was not running; true once it has run for `duration`.
