@@ -211,6 +211,7 @@ let package = Package(
       dependencies: [
         "GRPCServer", "KeyquarryProtos", "Core",
         .product(name: "NIOEmbedded", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP2", package: "swift-nio-http2"),
         .product(name: "NIOHPACK", package: "swift-nio-http2"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),

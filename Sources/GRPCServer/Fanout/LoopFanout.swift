@@ -18,10 +18,30 @@ public final class LoopFanout: Sendable {
     var items: [Item] = []
   }
 
+  /// A batch being drained, and how far: what a drain that ran out of time left for the
+  /// next one, which delivers it before anything published since.
+  fileprivate struct Backlog {
+    var batch = Batch()
+    var next = 0
+    var isDone: Bool { next == batch.items.count }
+  }
+
+  /// How long one drain may hold the loop. A burst of events to many watchers is
+  /// delivered in slices, with the loop's reads and writes in between: one drain of the
+  /// events that four hundred stalled watchers were allowed to hold kept a Get waiting
+  /// 400 ms.
+  static let slice = TimeAmount.milliseconds(1)
+
   public let eventLoop: any EventLoop
   private let pending = Mutex(Batch())
+  private let backlog: NIOLoopBoundBox<Backlog>
+  private let turn: LoopTurn
 
-  private init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+  private init(eventLoop: any EventLoop) {
+    self.eventLoop = eventLoop
+    backlog = .makeBoxSendingValue(Backlog(), eventLoop: eventLoop)
+    turn = LoopTurn(on: eventLoop)
+  }
 
   private static let loops = Mutex<[ObjectIdentifier: LoopFanout]>([:])
 
@@ -54,7 +74,27 @@ public final class LoopFanout: Sendable {
   }
 
   private func drain() {
-    let batch = pending.withLock { batch in
+    var backlog = self.backlog.value
+    self.backlog.value = Backlog()
+    let end = NIODeadline.now() + Self.slice
+    var written: [any FanoutDelivery] = []
+    repeat {
+      if backlog.isDone {
+        backlog = Backlog(batch: takePending())
+        if backlog.isDone { break }
+      }
+      deliver(&backlog, until: end, writing: &written)
+    } while NIODeadline.now() < end
+    for delivery in written { delivery.flush() }
+    // What was published since the last take has a drain of its own coming.
+    guard !backlog.isDone else { return }
+    // Time is up: the rest after the loop's next turn.
+    self.backlog.value = backlog
+    turn.next { self.drain() }
+  }
+
+  private func takePending() -> Batch {
+    pending.withLock { batch in
       // The next batch starts with this one's capacity instead of growing from empty.
       defer {
         batch.events.removeAll(keepingCapacity: true)
@@ -62,21 +102,27 @@ public final class LoopFanout: Sendable {
       }
       return batch
     }
+  }
+
+  /// Delivers `backlog`'s items until they are done or the loop's time is up (looked at
+  /// every 64 items), adding the watchers written to `written`.
+  private func deliver(_ backlog: inout Backlog, until end: NIODeadline, writing written: inout [any FanoutDelivery]) {
     var encoded: (index: Int, event: EncodedEvent)?
-    var written: [any FanoutDelivery] = []
-    written.reserveCapacity(batch.items.count)
-    for item in batch.items {
-      switch item {
+    var count = 0
+    while !backlog.isDone {
+      count += 1
+      if count & 63 == 0, NIODeadline.now() >= end { return }
+      switch backlog.batch.items[backlog.next] {
       case .event(let delivery, let index):
         // One encoding serves the run of watchers of one event.
-        if encoded?.index != index { encoded = (index, EncodedEvent(batch.events[index])) }
+        if encoded?.index != index { encoded = (index, EncodedEvent(backlog.batch.events[index])) }
         delivery.deliver(&encoded!.event)
         written.append(delivery)
       case .end(let delivery, let slow):
         delivery.close(slow: slow)
       }
+      backlog.next += 1
     }
-    for delivery in written { delivery.flush() }
   }
 }
 
