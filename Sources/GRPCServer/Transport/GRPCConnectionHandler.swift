@@ -65,6 +65,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
   private var loopBound: NIOLoopBound<GRPCConnectionHandler>?
   private var keepalive = Keepalive()
   private var keepaliveTask: RepeatedTask?
+  /// Cancelled with the handler: its closure holds the handler until it fires.
+  private var handshakeTask: Scheduled<Void>?
   private var draining = false
   /// The channel is below NIO's high-water mark (kept from its events: asking the channel
   /// for every event of a fan-out costs more than the event's own write).
@@ -85,13 +87,14 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
       initialDelay: Keepalive.interval, delay: Keepalive.interval
     ) { _ in handler.value.keepaliveTick() }
     if let timeout = settings.handshakeTimeout {
-      context.eventLoop.scheduleTask(in: timeout) { handler.value.checkStarted() }
+      handshakeTask = context.eventLoop.scheduleTask(in: timeout) { handler.value.checkStarted() }
     }
     if context.channel.isActive { session.start(context) }
   }
 
   func handlerRemoved(context: ChannelHandlerContext) {
     keepaliveTask?.cancel()
+    handshakeTask?.cancel()
     session.stop()
     self.context = nil
     loopBound = nil
