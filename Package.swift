@@ -205,6 +205,9 @@ let package = Package(
       name: "SnapshotBench",
       dependencies: ["Core", "Persistence", .product(name: "Logging", package: "swift-log")],
       path: "Benchmarks/SnapshotBench"),
+    .executableTarget(
+      name: "JournalBench", dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+      path: "Benchmarks/JournalBench"),
     .testTarget(name: "CoreTests", dependencies: ["Core"], swiftSettings: swiftSettings),
     .testTarget(
       name: "GRPCServerTests",
