@@ -66,14 +66,14 @@ public final class WatchBuffer: Sendable {
     let limits = budget.limits
     let time = Self.nanoseconds(now)
     if count.load(ordering: .relaxed) >= limits.capacity {
-      return refusedFull(since: time, timeout: limits.sendTimeout) ? end() : .dropped
+      return Self.exceeded(fullSince, at: time, for: limits.sendTimeout) ? end() : .dropped
     }
     Self.stop(fullSince)
     let weight = weight(of: event)
     let waiting = waitingBytes + weight
     if limits.hard > 0, waiting > limits.hard { return end() }
     if limits.soft > 0, waiting > limits.soft {
-      if overSoft(since: time, for: limits.softTime) { return end() }
+      if Self.exceeded(overSoftSince, at: time, for: limits.softTime) { return end() }
     } else {
       Self.stop(overSoftSince)
     }
@@ -116,14 +116,6 @@ public final class WatchBuffer: Sendable {
     guard after & Self.retiredBit == 0 else { return after & ~Self.retiredBit }
     budget.account(from: after - delta, to: after)
     return after
-  }
-
-  private func refusedFull(since time: Int, timeout: Duration) -> Bool {
-    Self.exceeded(fullSince, at: time, for: timeout)
-  }
-
-  private func overSoft(since time: Int, for duration: Duration) -> Bool {
-    Self.exceeded(overSoftSince, at: time, for: duration)
   }
 
   /// Stops `since`. Read first: it is seldom running, and a store on every event would
