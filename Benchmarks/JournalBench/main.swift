@@ -45,12 +45,14 @@ final class FileSink: Sink {
 
 final class SQLiteSink: Sink {
   let queue: DatabaseQueue
+  let mode: Mode
   let sequence = Atomic<Int64>(0)
   init(path: String, mode: Mode) throws {
+    self.mode = mode
     var configuration = Configuration()
     configuration.journalMode = .wal
     configuration.prepareDatabase { db in
-      try db.execute(sql: "PRAGMA synchronous = \(mode == .always ? "FULL" : "OFF")")
+      try db.execute(sql: "PRAGMA synchronous = \(mode == .always ? "FULL" : "NORMAL")")
     }
     queue = try DatabaseQueue(path: path, configuration: configuration)
     try queue.write { try $0.execute(sql: "CREATE TABLE journal (seq INTEGER PRIMARY KEY, body BLOB NOT NULL)") }
@@ -63,8 +65,11 @@ final class SQLiteSink: Sink {
       }
     }
   }
-  /// synchronous=FULL syncs each commit already; OFF leaves it to a checkpoint.
-  func sync() throws { _ = try queue.writeWithoutTransaction { try $0.checkpoint(.passive) } }
+  /// synchronous=FULL syncs each commit already; under NORMAL a checkpoint syncs the WAL.
+  func sync() throws {
+    guard mode == .everysec else { return }
+    _ = try queue.writeWithoutTransaction { try $0.checkpoint(.passive) }
+  }
 }
 
 /// Group commit: writers append to one buffer; one flusher writes what has gathered as
