@@ -25,9 +25,12 @@ struct ServerApp {
       let exporter = try TracingBackend.bootstrap(serviceName: config.serviceName, version: BuildInfo.version)
       observability.append(.init(service: exporter))
     }
-    let store = Store(options: config.store)
+    let journal = try Journal.Mode(rawValue: config.durability).map { mode in
+      try Journal(directory: config.journalPath, mode: mode, logger: logger)
+    }
+    let store = Store(options: config.store, journal: journal)
     let readiness = Readiness()
-    let snapshotter = try await prepareSnapshots(store: store, logger: logger)
+    let snapshotter = try await prepareSnapshots(store: store, journal: journal, logger: logger)
     let shutdown = ShutdownRequest()
     let tls = config.sslCertfile.isEmpty ? nil : TLSFiles(certificate: config.sslCertfile, key: config.sslKeyfile)
     var hooks = AdminHooks(requestShutdown: shutdown.trigger)
@@ -86,6 +89,10 @@ struct ServerApp {
     }
 
     var services = observability + [.init(service: StoreService(store: store))]
+    if let journal {
+      // Before the snapshots: stopped after the last one, which cuts it.
+      services.append(.init(service: JournalService(journal: journal)))
+    }
     if let snapshotter {
       // Before the listeners: shut down after them, so the last snapshot is final.
       services.append(.init(service: SnapshotService(snapshotter: snapshotter, interval: config.store.snapshotInterval)))
@@ -114,8 +121,9 @@ struct ServerApp {
       metadata: ["keys": "\(stats.keys)", "locks": "\(stats.currentLocks)", "clients": "\(stats.clientIDs)"])
   }
 
-  /// Opens the snapshot database and restores the newest snapshot (unless start_fresh).
-  private func prepareSnapshots(store: Store, logger: Logger) async throws -> Snapshotter? {
+  /// Opens the snapshot database and restores the newest snapshot and the journal after
+  /// it (unless start_fresh); starts the journal.
+  private func prepareSnapshots(store: Store, journal: Journal?, logger: Logger) async throws -> Snapshotter? {
     guard config.store.snapshotEnabled else {
       logger.warning("snapshots are disabled: the store is lost when the server stops")
       return nil
@@ -124,13 +132,36 @@ struct ServerApp {
     try await database.prepare()
     try await database.claim(.server)
     let snapshotter = Snapshotter(
-      store: store, database: database, name: config.name, writerVersion: BuildInfo.version, logger: logger)
+      store: store, database: database, name: config.name, writerVersion: BuildInfo.version, logger: logger,
+      journal: journal)
+    var restored: SnapshotInfo?
     if config.startFresh {
       logger.notice("start_fresh: not restoring a snapshot")
-    } else if try await snapshotter.restore() == nil {
-      logger.notice("no snapshot to restore", metadata: ["name": "\(config.name)"])
+    } else {
+      restored = try await snapshotter.restore()
+      if restored == nil { logger.notice("no snapshot to restore", metadata: ["name": "\(config.name)"]) }
+    }
+    if let journal {
+      try replay(journal, after: restored, into: store, logger: logger)
+      journal.start { [store] in store.lastEventSequence }
     }
     return snapshotter
+  }
+
+  private func replay(_ journal: Journal, after snapshot: SnapshotInfo?, into store: Store, logger: Logger) throws {
+    guard !config.startFresh else {
+      try journal.discard()
+      return logger.notice("start_fresh: the journal is emptied", metadata: ["path": "\(journal.directory)"])
+    }
+    let replayed = try journal.replay(
+      into: store, after: snapshot?.journalSegment ?? 0, truncateCorrupt: config.journalTruncateCorrupt)
+    logger.notice(
+      "journal replayed",
+      metadata: [
+        "path": "\(journal.directory)", "durability": "\(journal.mode.rawValue)", "segments": "\(replayed.segments)",
+        "records": "\(replayed.records)", "bytes": "\(replayed.bytes)", "seconds": "\(replayed.seconds)",
+        "keys": "\(store.stats().keys)",
+      ])
   }
 
   private func makeLogger() -> Logger {
@@ -203,6 +234,21 @@ final class ShutdownRequest: Service, Sendable {
   func run() async throws {
     await cancelWhenGracefulShutdown {
       for await _ in self.signal.stream { return }
+    }
+  }
+}
+
+/// Stops the journal's flusher, after the last snapshot, once everything is on disk.
+struct JournalService: Service {
+  let journal: Journal
+
+  func run() async throws {
+    try? await gracefulShutdown()
+    await withCheckedContinuation { continuation in
+      Thread {
+        journal.stop()
+        continuation.resume()
+      }.start()
     }
   }
 }

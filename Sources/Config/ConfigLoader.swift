@@ -29,16 +29,31 @@ public enum ConfigLoader {
     }
 
     var config = ServerConfig()
+    var given: Set<String> = []
     for option in ConfigOption.all {
       guard let (text, origin) = try lookup(option, in: sources) else { continue }
+      given.insert(option.key)
       do {
         try option.apply(&config, text)
       } catch {
         throw ConfigError("invalid value '\(text)' for \(option.key) (\(origin)): expected \(error.expected)")
       }
     }
+    try applyDurability(&config, given: given)
     try validate(config)
     return config
+  }
+
+  /// A journal needs snapshots to be cut: `durability: everysec` or `always` turns them on,
+  /// every 5 minutes unless `snapshot.interval` says otherwise.
+  private static func applyDurability(_ config: inout ServerConfig, given: Set<String>) throws(ConfigError) {
+    guard config.durability != "snapshot" else { return }
+    if given.contains("snapshot.enabled"), !config.store.snapshotEnabled {
+      throw ConfigError(
+        "durability: \(config.durability) needs snapshots (each snapshot cuts the journal): snapshot.enabled cannot be false")
+    }
+    config.store.snapshotEnabled = true
+    if config.store.snapshotInterval == .zero { config.store.snapshotInterval = .seconds(300) }
   }
 
   private static func flagValues(_ flags: [String: String]) -> [AbsoluteConfigKey: ConfigValue] {

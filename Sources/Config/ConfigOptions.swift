@@ -116,6 +116,11 @@ extension ConfigOption {
       config.snapshotDatabase = text
     }) { ServerConfig.redactingPassword($0.snapshotDatabase) },
     .duration("snapshot.postgres.connect_timeout", \.postgresConnectTimeout, zeroMeans: .seconds(5)),
+    .choice("durability", \.durability, ["snapshot", "everysec", "always"]),
+    ConfigOption(key: "journal.path", apply: { config, text throws(ValueError) in
+      config.journalPathSetting = text
+    }) { $0.journalPath },
+    .bool("journal.truncate_corrupt", \.journalTruncateCorrupt),
     .bool("start_fresh", \.startFresh),
     .string("monitor_address", \.monitorAddress),
     .bool("prometheus", aliases: ["metrics"], \.prometheus),

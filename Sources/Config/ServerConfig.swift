@@ -20,6 +20,12 @@ public struct ServerConfig: Sendable, Equatable {
   public var snapshotDatabase = ""
   /// How long PostgreSQL may take to answer before start-up (or a snapshot command) fails.
   public var postgresConnectTimeout: Duration = .seconds(5)
+  /// `snapshot` (changes since the last snapshot are lost in a crash), `everysec` or
+  /// `always` (a write-ahead journal, synced each second or before each answer).
+  public var durability = "snapshot"
+  /// `journal.path` as given; `journalPath` is the effective one.
+  public var journalPathSetting = ""
+  public var journalTruncateCorrupt = false
   public var startFresh = false
   public var persistentRevisions = false
   public var deletedKeyHistoryMaxAge: Duration = .zero
@@ -52,6 +58,15 @@ public struct ServerConfig: Sendable, Equatable {
 
   public init() {
     store.maxMemory = MachineMemory.defaultMaxMemory
+  }
+
+  /// The journal's directory: `journal.path`, or `keyquarry.journal` beside the SQLite
+  /// snapshot database (in the working directory for PostgreSQL).
+  public var journalPath: String {
+    if !journalPathSetting.isEmpty { return journalPathSetting }
+    guard snapshotDatabase.hasPrefix("sqlite://") else { return "keyquarry.journal" }
+    let database = URL(fileURLWithPath: String(snapshotDatabase.dropFirst("sqlite://".count)))
+    return database.deletingLastPathComponent().appendingPathComponent("keyquarry.journal").path
   }
 
   /// `http_idle_timeout`; nil when it is zero: idle HTTP connections stay open.

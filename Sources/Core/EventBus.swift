@@ -45,10 +45,12 @@ final class EventBus: Sendable {
   var restoredSequence: UInt64 { restored.load(ordering: .relaxed) }
 
   /// `snapshot` is called at most once, when a watcher takes the event.
+  /// Returns the event's sequence number.
+  @discardableResult
   func publish(
     _ kind: KeyEvent, key: String, client: String, time: Date, reserved: Bool,
     snapshot: () -> ValueSnapshot?
-  ) {
+  ) -> UInt64 {
     counters.increment(kind)
     if kind != .accessed, !reserved { changed.store(true, ordering: .relaxed) }
     let sequence = lastSequence.wrappingAdd(1, ordering: .relaxed).newValue
@@ -56,7 +58,7 @@ final class EventBus: Sendable {
     // event either here or live.
     let bare = Event(sequence: sequence, key: key, kind: kind, time: time, clientID: client, snapshot: nil)
     recent.store(bare)
-    guard hasSubscribers.load(ordering: .relaxed) else { return }
+    guard hasSubscribers.load(ordering: .relaxed) else { return sequence }
     var event: Event?
     for subscriber in subscribers.withLock({ $0 }) where subscriber.filter.matches(bare) {
       if event == nil {
@@ -66,6 +68,7 @@ final class EventBus: Sendable {
       subscriber.offer(event!, now: time)
     }
     if event != nil { endSlowestWhileOverTotal() }
+    return sequence
   }
 
   /// Past `watch_buffer_total`, ends the watchers with the most waiting, one by one: each

@@ -100,11 +100,16 @@ struct ShardState {
     change(key) { $0.restoreHistory(revisions) }
   }
 
-  /// Empties every history, dropping records left with nothing; returns (lists, revisions).
-  mutating func clearHistories() -> (keys: Int, cleared: Int) {
+  /// Empties every history, dropping records left with nothing; returns the keys whose
+  /// history it emptied and the revisions removed.
+  mutating func clearHistories() -> (keys: [String], cleared: Int) {
     let histories = table.records.filter { $0.historyCount > 0 }.map { ($0.key, $0.historyCount) }
-    for (key, _) in histories { change(key) { $0.clearHistory() } }
-    return (histories.count, histories.reduce(0) { $0 + $1.1 })
+    for (key, _) in histories { clearHistory(key) }
+    return (histories.map(\.0), histories.reduce(0) { $0 + $1.1 })
+  }
+
+  mutating func clearHistory(_ key: String) {
+    change(key) { $0.clearHistory() }
   }
 
   /// Runs `body` on the record of `key` (a new one if it has none) and drops the record

@@ -24,6 +24,24 @@ public struct SnapshotKey: Sendable, Equatable {
   }
 }
 
+extension SnapshotKey {
+  init(_ key: String, _ entry: Entry, value: Data) {
+    self.init(
+      key: key, value: value, contentType: entry.contentType, hash: entry.hash,
+      version: entry.version, created: entry.created, updated: entry.updated, createdBy: entry.createdBy,
+      lock: entry.lock.map { SnapshotLock(owner: $0.owner, created: $0.created, expires: $0.expires) },
+      lifespan: entry.lifespan.map { SnapshotLifespan(duration: $0.duration, setAt: $0.setAt) })
+  }
+
+  /// The entry it describes, its lock kept even if it has run out.
+  var entry: Entry {
+    Entry(
+      contentType: contentType, hash: hash, version: version, created: created, updated: updated,
+      createdBy: createdBy, lock: lock.map { LockState(owner: $0.owner, created: $0.created, expires: $0.expires) },
+      lifespan: lifespan.map { Lifespan(duration: $0.duration, setAt: $0.setAt) }, isReserved: false)
+  }
+}
+
 public struct SnapshotLock: Sendable, Equatable {
   public var owner: String
   public var created: Date
@@ -53,6 +71,8 @@ public struct StoreSnapshot: Sendable {
   public let clients: [String]
   /// Each shard's table of records, as it was.
   fileprivate let shards: [KeyTable]
+  /// The last journal segment whose changes the snapshot holds (0: no journal).
+  public let journalSegment: UInt64
 
   private var userRecords: some Sequence<(key: String, record: KeyRecord)> {
     shards.lazy.flatMap { $0.records.lazy.map { ($0.key, $0) }.filter { !ClientID.isReserved(key: $0.0) } }
@@ -63,15 +83,7 @@ public struct StoreSnapshot: Sendable {
 
   /// The user keys, built one at a time as they are read.
   public var keys: some Sequence<SnapshotKey> {
-    userRecords.lazy.compactMap { key, record in
-      record.entry.map { entry in
-        SnapshotKey(
-          key: key, value: record.value, contentType: entry.contentType, hash: entry.hash,
-          version: entry.version, created: entry.created, updated: entry.updated, createdBy: entry.createdBy,
-          lock: entry.lock.map { SnapshotLock(owner: $0.owner, created: $0.created, expires: $0.expires) },
-          lifespan: entry.lifespan.map { SnapshotLifespan(duration: $0.duration, setAt: $0.setAt) })
-      }
-    }
+    userRecords.lazy.compactMap { key, record in record.entry.map { SnapshotKey(key, $0, value: record.value) } }
   }
 
   public var histories: some Sequence<(key: String, revisions: [Revision])> {
@@ -85,11 +97,36 @@ public struct StoreSnapshot: Sendable {
 
 extension Store {
   /// Copies the store for a snapshot; see `StoreSnapshot`.
+  /// With a journal, every shard is locked for the copies (a few µs of table copies), so
+  /// that the snapshot holds exactly what the journal's segments up to the cut hold.
   public func snapshot() -> StoreSnapshot {
-    let copies = shards.map { shard in shard.state.withLock { $0.table } }
-    return StoreSnapshot(
-      takenAt: clock.now(), eventSequence: bus.sequence,
-      clients: clients.withLock { Array($0.keys) }.sorted(), shards: copies)
+    guard let journal else {
+      let copies = shards.map { shard in shard.state.withLock { $0.table } }
+      return StoreSnapshot(
+        takenAt: clock.now(), eventSequence: bus.sequence,
+        clients: clients.withLock { Array($0.keys) }.sorted(), shards: copies, journalSegment: 0)
+    }
+    return withEveryShardLocked { tables in
+      clients.withLock { clients in
+        StoreSnapshot(
+          takenAt: clock.now(), eventSequence: bus.sequence, clients: Array(clients.keys).sorted(),
+          shards: tables, journalSegment: journal.cut())
+      }
+    }
+  }
+
+  /// Runs `body` with the tables of every shard, all locked (always in shard order).
+  private func withEveryShardLocked<R: Sendable>(_ body: ([KeyTable]) -> R) -> R {
+    func lock(from index: Int, _ tables: inout [KeyTable]) -> R {
+      guard index < shards.count else { return body(tables) }
+      return shards[index].state.withLock { state in
+        tables.append(state.table)
+        return lock(from: index + 1, &tables)
+      }
+    }
+    var tables: [KeyTable] = []
+    tables.reserveCapacity(shards.count)
+    return lock(from: 0, &tables)
   }
 
   /// Records a successful or failed snapshot in Stats.

@@ -26,8 +26,12 @@ extension Store {
     var keys = 0
     var cleared = 0
     for shard in shards {
-      let (shardKeys, shardCleared) = shard.state.withLock { $0.clearHistories() }
-      keys += shardKeys
+      let (shardKeys, shardCleared) = shard.state.withLock { state in
+        let result = state.clearHistories()
+        for key in result.keys where !ClientID.isReserved(key: key) { journal?.record(.clearHistory(key: key)) }
+        return result
+      }
+      keys += shardKeys.count
       cleared += shardCleared
     }
     if cleared > 0 { MemoryRelease.trimSoon() }

@@ -13,12 +13,16 @@ public final class Store: Sendable {
   let memory: MemoryLimit
   let readOnly: Atomic<Bool>
   let clients = Mutex<[String: Date]>([:])
+  let journal: (any StoreJournal)?
   /// At most one pending eager-prune request, naming the key that triggered it.
   let eagerPruneSignal: (stream: AsyncStream<String>, continuation: AsyncStream<String>.Continuation)
 
-  public init(options: StoreOptions = StoreOptions(), clock: any StoreClock = SystemClock()) {
+  public init(
+    options: StoreOptions = StoreOptions(), clock: any StoreClock = SystemClock(), journal: (any StoreJournal)? = nil
+  ) {
     self.options = options
     self.clock = clock
+    self.journal = journal
     shards = (0..<256).map { [nextExpiry] _ in Shard(nextExpiry: nextExpiry) }
     bus = EventBus(options: options)
     memory = MemoryLimit(
@@ -58,12 +62,33 @@ public final class Store: Sendable {
     if kind == .created || kind == .updated || kind == .locked || kind == .accessed {
       state.record(kind, key, at: time)
     }
-    bus.publish(kind, key: key, client: client, time: time, reserved: ClientID.isReserved(key: key)) {
+    let reserved = ClientID.isReserved(key: key)
+    let sequence = bus.publish(kind, key: key, client: client, time: time, reserved: reserved) {
       switch value {
       case .none: nil
       case .current: state.snapshot(key)
       case .removed(let record): record?.snapshot
       }
+    }
+    if let journal, !reserved { journalChange(kind, key, sequence, state, to: journal) }
+  }
+
+  /// Writes the key's state after an event that changed it.
+  private func journalChange(
+    _ kind: KeyEvent, _ key: String, _ sequence: UInt64, _ state: ShardState, to journal: any StoreJournal
+  ) {
+    switch kind {
+    case .deleted, .expired, .expunged:
+      let keepHistory = (state.record(key)?.historyCount ?? 0) > 0
+      journal.record(.remove(key: key, keepHistory: keepHistory, sequence: sequence))
+    case .created, .updated, .locked, .unlocked, .lifespanSet, .lifespanRenewed:
+      // An UNLOCKED of a key whose lifespan just ended has no entry: its EXPIRED follows.
+      guard let record = state.record(key), let entry = record.entry else { return }
+      let valueChanged = kind == .created || kind == .updated
+      journal.record(
+        .put(SnapshotKey(key, entry, value: valueChanged ? record.value : Data()), valueChanged: valueChanged, sequence: sequence))
+    case .accessed, .noEvent:
+      break
     }
   }
 
@@ -73,6 +98,12 @@ public final class Store: Sendable {
 
   func requireWritable() throws(StoreError) {
     if isReadOnly { throw .readOnly }
+    try requireJournal()
+  }
+
+  /// With `durability: always`, a change the journal cannot write is refused before it applies.
+  func requireJournal() throws(StoreError) {
+    if let journal, journal.refusesWrites { throw .journalUnavailable }
   }
 
   /// Bytes held at the last sample, and `max_memory` (0: none).
@@ -96,12 +127,14 @@ public final class Store: Sendable {
   /// one past `max_client_ids` with ResourceExhausted.
   public func register(_ client: String) throws(StoreError) {
     try requireMemory()
+    try requireJournal()
     let now = clock.now()
     let limit = options.maxClientIDs
     let refusal: StoreError? = clients.withLock { clients in
       guard clients[client] == nil else { return .alreadyRegistered }
       guard limit == 0 || clients.count < limit else { return .maxClientIDs(limit) }
       clients[client] = now
+      journal?.record(.register(client: client, at: now))
       return nil
     }
     if let refusal { throw refusal }
@@ -110,7 +143,13 @@ public final class Store: Sendable {
   public func setReadOnly(_ enable: Bool, by client: String) throws(StoreError) {
     if options.privilegedClientID.isEmpty { throw .noPrivilegedClient }
     if client != options.privilegedClientID { throw .notAuthorized }
-    readOnly.store(enable, ordering: .relaxed)
+    try requireJournal()
+    guard let journal else { return readOnly.store(enable, ordering: .relaxed) }
+    // Under the clients' lock, so that the journal has the calls in the order they took effect.
+    clients.withLock { _ in
+      readOnly.store(enable, ordering: .relaxed)
+      journal.record(.readOnly(enable))
+    }
   }
 
   /// Admin RPCs are for the privileged client only.

@@ -1,3 +1,4 @@
+import Core
 import GRPCCore
 import KeyquarryProtos
 
@@ -6,8 +7,15 @@ import KeyquarryProtos
 extension KeyQuarryService: Keyquarry_KeyQuarry.SimpleServiceProtocol {
   private var client: String { RequestClient.id }
 
+  /// A write's response, once the write is on disk under `durability: always`.
+  private func answeredWhenDurable<Response>(_ response: @autoclosure () throws -> Response) async throws -> Response {
+    let answer = try response()
+    try await store.durable()
+    return answer
+  }
+
   public func set(request: Keyquarry_KeyValue, context: ServerContext) async throws -> Keyquarry_SetResponse {
-    try set(request, by: client)
+    try await answeredWhenDurable(set(request, by: client))
   }
 
   public func get(request: Keyquarry_Key, context: ServerContext) async throws -> Keyquarry_GetResponse {
@@ -23,7 +31,7 @@ extension KeyQuarryService: Keyquarry_KeyQuarry.SimpleServiceProtocol {
   public func delete(request: Keyquarry_DeleteRequest, context: ServerContext) async throws
     -> Keyquarry_DeleteResponse
   {
-    try delete(request, by: client)
+    try await answeredWhenDurable(delete(request, by: client))
   }
 
   public func exists(request: Keyquarry_Key, context: ServerContext) async throws -> Keyquarry_ExistsResponse {
@@ -31,13 +39,13 @@ extension KeyQuarryService: Keyquarry_KeyQuarry.SimpleServiceProtocol {
   }
 
   public func pop(request: Keyquarry_PopRequest, context: ServerContext) async throws -> Keyquarry_GetResponse {
-    try pop(request, by: client)
+    try await answeredWhenDurable(pop(request, by: client))
   }
 
   public func clear(request: Keyquarry_ClearRequest, context: ServerContext) async throws
     -> Keyquarry_ClearResponse
   {
-    try clear(request, by: client)
+    try await answeredWhenDurable(clear(request, by: client))
   }
 
   public func listKeys(request: Keyquarry_ListKeysRequest, context: ServerContext) async throws
@@ -55,17 +63,17 @@ extension KeyQuarryService: Keyquarry_KeyQuarry.SimpleServiceProtocol {
   public func clearHistory(request: Keyquarry_EmptyRequest, context: ServerContext) async throws
     -> Keyquarry_ClearHistoryResponse
   {
-    try clearHistory()
+    try await answeredWhenDurable(clearHistory())
   }
 
   public func lock(request: Keyquarry_LockRequest, context: ServerContext) async throws -> Keyquarry_LockResponse {
-    try lock(request, by: client)
+    try await answeredWhenDurable(lock(request, by: client))
   }
 
   public func unlock(request: Keyquarry_UnlockRequest, context: ServerContext) async throws
     -> Keyquarry_UnlockResponse
   {
-    try unlock(request, by: client)
+    try await answeredWhenDurable(unlock(request, by: client))
   }
 
   public func getRevision(request: Keyquarry_GetRevisionRequest, context: ServerContext) async throws
@@ -77,13 +85,13 @@ extension KeyQuarryService: Keyquarry_KeyQuarry.SimpleServiceProtocol {
   public func register(request: Keyquarry_RegisterRequest, context: ServerContext) async throws
     -> Keyquarry_RegisterResponse
   {
-    try register(by: client)
+    try await answeredWhenDurable(register(by: client))
   }
 
   public func setReadOnly(request: Keyquarry_ReadOnlyRequest, context: ServerContext) async throws
     -> Keyquarry_ReadOnlyResponse
   {
-    try setReadOnly(request, by: client)
+    try await answeredWhenDurable(setReadOnly(request, by: client))
   }
 
   public func watchStream(

@@ -20,6 +20,7 @@ public final class SnapshotChunks: Sequence, IteratorProtocol, @unchecked Sendab
         $0.format = SnapshotCodec.format
         $0.takenAt = UnixNanos.from(snapshot.takenAt)
         $0.eventSequence = snapshot.eventSequence
+        $0.journalSegment = snapshot.journalSegment
         $0.clients = snapshot.clients
         $0.writerVersion = writerVersion
       }
@@ -75,8 +76,11 @@ public final class SnapshotChunks: Sequence, IteratorProtocol, @unchecked Sendab
 enum SnapshotCodec {
   static let format: UInt32 = 1
 
-  /// Restores one chunk's records into `store` (call in order, before serving).
-  static func restore(chunk: Data, into store: Store) throws {
+  /// Restores one chunk's records into `store` (call in order, before serving); returns
+  /// the header's journal segment when the chunk holds the header.
+  @discardableResult
+  static func restore(chunk: Data, into store: Store) throws -> UInt64? {
+    var journalSegment: UInt64?
     var offset = chunk.startIndex
     while offset < chunk.endIndex {
       let length = try readVarint(chunk, &offset)
@@ -89,6 +93,7 @@ enum SnapshotCodec {
         guard header.format <= format else { throw SnapshotError.corrupt("snapshot format \(header.format) is newer than this server") }
         store.restoreClients(header.clients, at: UnixNanos.date(header.takenAt) ?? Date())
         store.restoreEventSequence(header.eventSequence)
+        journalSegment = header.journalSegment
       case .key(let key): store.restore(key.snapshotKey)
       case .history(let history):
         store.restoreHistory(history.key, history.revisions.map(\.revision))
@@ -96,6 +101,7 @@ enum SnapshotCodec {
       case nil: break  // a record kind from a newer writer: skip it
       }
     }
+    return journalSegment
   }
 
   static func appendVarint(_ value: UInt64, to data: inout Data) {

@@ -8,6 +8,8 @@ public struct SnapshotInfo: Sendable, Equatable {
   public let created: Date
   public let keys: Int
   public let bytes: Int
+  /// The last journal segment whose changes it holds (0: none), known once restored.
+  public var journalSegment: UInt64 = 0
 }
 
 /// Where snapshots are kept. A snapshot is written in one transaction: a crash at any

@@ -2,6 +2,7 @@ import Core
 import Foundation
 import Logging
 import Metrics
+import Synchronization
 
 /// Saves the store to a database and restores it: on start (newest complete snapshot
 /// for `name`), every `interval` when something changed, and at shutdown. A failed
@@ -13,12 +14,15 @@ public struct Snapshotter: Sendable {
   public let writerVersion: String
   /// A save that takes longer (a database that is down) is abandoned and counted as failed.
   public let timeout: Duration
+  /// Cut at each snapshot: the segments a saved snapshot holds are removed.
+  public let journal: Journal?
   let logger: Logger
 
   public init(
     store: Store, database: any SnapshotDatabase, name: String, writerVersion: String, logger: Logger,
-    timeout: Duration = .seconds(60)
+    timeout: Duration = .seconds(60), journal: Journal? = nil
   ) {
+    self.journal = journal
     self.store = store
     self.database = database
     self.name = name
@@ -31,14 +35,16 @@ public struct Snapshotter: Sendable {
   @discardableResult
   public func restore(id: Int64? = nil) async throws -> SnapshotInfo? {
     let snapshots = try await database.list(name: id == nil ? name : nil)
-    guard let info = id.map({ id in snapshots.first { $0.id == id } }) ?? snapshots.first else {
+    guard var info = id.map({ id in snapshots.first { $0.id == id } }) ?? snapshots.first else {
       if let id { throw SnapshotError.notFound(id) }
       return nil
     }
     let started = ContinuousClock.now
+    let journalSegment = Mutex<UInt64>(0)
     try await database.readChunks(of: info.id) { [store] chunk in
-      try SnapshotCodec.restore(chunk: chunk, into: store)
+      if let segment = try SnapshotCodec.restore(chunk: chunk, into: store) { journalSegment.withLock { $0 = segment } }
     }
+    info.journalSegment = journalSegment.withLock { $0 }
     Timer(label: "keyquarry_snapshot_restore_duration_seconds").record(duration: ContinuousClock.now - started)
     logger.notice(
       "restored snapshot",
@@ -55,6 +61,7 @@ public struct Snapshotter: Sendable {
       let chunks = SnapshotChunks(snapshot, writerVersion: writerVersion)
       let info = try await withDeadline(timeout) { [database, name] in try await database.save(name: name, chunks: chunks) }
       store.countSnapshot(succeeded: true)
+      journal?.removeSegments(through: snapshot.journalSegment)
       Self.record(since: started, result: "ok")
       Gauge(label: "keyquarry_snapshot_last_bytes").record(info.bytes)
       Gauge(label: "keyquarry_snapshot_last_success_timestamp_seconds").record(Date().timeIntervalSince1970)

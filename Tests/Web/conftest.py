@@ -18,11 +18,13 @@ OUTPUT = ROOT / "test-output"
 
 
 class Server:
-    def __init__(self, extra_env=None, args=(), cpus=None, nofile=None):
-        self.home = tempfile.mkdtemp(prefix="kq-web-")
+    def __init__(self, extra_env=None, args=(), cpus=None, nofile=None, home=None):
+        """`home`: the directory to run in (kept), for a server restarted over its files."""
+        self.keep_home = home is not None
+        self.home = home or tempfile.mkdtemp(prefix="kq-web-")
         env = {k: v for k, v in os.environ.items() if not k.startswith("KEYQUARRY_")}
         env.update({"HOME": self.home, **(extra_env or {})})
-        self.log = open(os.path.join(self.home, "server.log"), "w+")
+        self.log = tempfile.NamedTemporaryFile("w+", dir=self.home, prefix="server-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [BINARY, "serve", "--listen", "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--log-json", *args],
             stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=self.home,
@@ -81,9 +83,15 @@ class Server:
             code = self.process.wait(timeout=20)
         finally:
             self.log.close()
-        if code == 0:  # a failed server's home (its log) is kept for the failure's report
+        if code == 0 and not self.keep_home:  # a failed server's home (its log) is kept for the failure's report
             shutil.rmtree(self.home, ignore_errors=True)
         return code
+
+    def kill(self):
+        """SIGKILL: the process ends where it is, as in a crash or an OOM kill."""
+        self.process.kill()
+        self.process.wait(timeout=20)
+        self.log.close()
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ struct DirectMethod: Sendable {
   /// Validates the `client_id` header, decodes the request, calls the service, encodes the response.
   let call: @Sendable (_ request: PrefixedMessage, _ clientID: String?) throws -> PrefixedMessage
   var metrics: MethodMetrics?
+  /// For a write under `durability: always`: calls back once the write is on disk.
+  var whenDurable: (@Sendable (@escaping @Sendable (Bool) -> Void) -> Void)?
 
   init<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
     _ descriptor: MethodDescriptor, _ body: @escaping @Sendable (Request, String) throws -> Response
@@ -46,6 +48,10 @@ extension KeyQuarryService {
   /// The direct methods and WatchStream by HTTP/2 `:path`.
   func directRoutes(metrics: RPCMetrics?) -> [String: DirectRoute] {
     typealias M = Keyquarry_KeyQuarry.Method
+    let writes: Set<String> = [
+      M.Set.descriptor, M.Delete.descriptor, M.Pop.descriptor, M.Lock.descriptor, M.Unlock.descriptor,
+      M.Register.descriptor,
+    ].reduce(into: []) { $0.insert($1.fullyQualifiedMethod) }
     let methods = [
       DirectMethod(M.Get.descriptor, get(_:by:)),
       DirectMethod(M.Set.descriptor, set(_:by:)),
@@ -63,6 +69,9 @@ extension KeyQuarryService {
       uniqueKeysWithValues: methods.map { method in
         var method = method
         method.metrics = metrics?[method.descriptor]
+        if store.waitsForJournal, writes.contains(method.descriptor.fullyQualifiedMethod) {
+          method.whenDurable = store.whenDurable
+        }
         return (Self.path(method.descriptor), DirectRoute.unary(method))
       })
     routes[Self.path(M.WatchStream.descriptor)] = .watch(directWatch(metrics: metrics))

@@ -262,15 +262,39 @@ final class GRPCConnectionHandler: ChannelInboundHandler, HTTP2StreamDelegate {
     _ method: DirectMethod, request: PrefixedMessage, clientID: String?, started: ContinuousClock.Instant?,
     compression: ResponseCompression?, on id: StreamID
   ) {
+    let response: PrefixedMessage
     do {
-      let response = try method.call(request, clientID)
-      session.sendHeaders(compression?.responseHead ?? GRPCWire.responseHead, on: id)
-      session.sendData(compression?.compress(response.buffer) ?? response.buffer, on: id)
-      session.sendHeaders(GRPCWire.okTrailers, on: id, endStream: true)
-      if let started { method.metrics?.record(nil, duration: .now - started) }
+      response = try method.call(request, clientID)
     } catch {
-      reject(method.metrics, started: started, with: error, on: id, requestEnded: true)
+      return reject(method.metrics, started: started, with: error, on: id, requestEnded: true)
     }
+    guard let whenDurable = method.whenDurable, let loop = context?.eventLoop, let loopBound else {
+      return send(response, of: method, started: started, compression: compression, on: id)
+    }
+    // The stream stays open meanwhile, so the connection is not closed under it.
+    whenDurable { written in
+      loop.execute {
+        let handler = loopBound.value
+        guard handler.context != nil else { return }
+        if written {
+          handler.send(response, of: method, started: started, compression: compression, on: id)
+          handler.session.flushSoon()
+        } else {
+          handler.reject(method.metrics, started: started, with: StoreError.notDurable, on: id, requestEnded: true)
+        }
+        handler.closeIfDrained()
+      }
+    }
+  }
+
+  private func send(
+    _ response: PrefixedMessage, of method: DirectMethod, started: ContinuousClock.Instant?,
+    compression: ResponseCompression?, on id: StreamID
+  ) {
+    session.sendHeaders(compression?.responseHead ?? GRPCWire.responseHead, on: id)
+    session.sendData(compression?.compress(response.buffer) ?? response.buffer, on: id)
+    session.sendHeaders(GRPCWire.okTrailers, on: id, endStream: true)
+    if let started { method.metrics?.record(nil, duration: .now - started) }
   }
 
   /// Answers a direct call with the error that ended it.

@@ -98,6 +98,9 @@ nonisolated struct Keyquarry_Snapshot_Header: Sendable {
 
   var writerVersion: String = String()
 
+  /// The last journal segment whose changes the snapshot holds (0: written without a journal).
+  var journalSegment: UInt64 = 0
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -244,6 +247,124 @@ nonisolated struct Keyquarry_Snapshot_MetricRecord: Sendable {
   init() {}
 }
 
+/// The journal (durability everysec or always) is a series of segment files of framed
+/// JournalRecords: each a change as the store applied it, the key's state after it.
+nonisolated struct Keyquarry_Snapshot_JournalRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var change: Keyquarry_Snapshot_JournalRecord.OneOf_Change? = nil
+
+  /// The key after a change of its value (the old value goes to its history).
+  var put: Keyquarry_Snapshot_KeyRecord {
+    get {
+      if case .put(let v)? = change {return v}
+      return Keyquarry_Snapshot_KeyRecord()
+    }
+    set {change = .put(newValue)}
+  }
+
+  /// The key after a change of its lock or lifespan; the value is not repeated.
+  var entry: Keyquarry_Snapshot_KeyRecord {
+    get {
+      if case .entry(let v)? = change {return v}
+      return Keyquarry_Snapshot_KeyRecord()
+    }
+    set {change = .entry(newValue)}
+  }
+
+  var remove: Keyquarry_Snapshot_Removal {
+    get {
+      if case .remove(let v)? = change {return v}
+      return Keyquarry_Snapshot_Removal()
+    }
+    set {change = .remove(newValue)}
+  }
+
+  var historyCleared: String {
+    get {
+      if case .historyCleared(let v)? = change {return v}
+      return String()
+    }
+    set {change = .historyCleared(newValue)}
+  }
+
+  var register: Keyquarry_Snapshot_Registration {
+    get {
+      if case .register(let v)? = change {return v}
+      return Keyquarry_Snapshot_Registration()
+    }
+    set {change = .register(newValue)}
+  }
+
+  var readOnly: Bool {
+    get {
+      if case .readOnly(let v)? = change {return v}
+      return false
+    }
+    set {change = .readOnly(newValue)}
+  }
+
+  /// The newest event id when a batch was written.
+  var sequenceOnly: UInt64 {
+    get {
+      if case .sequenceOnly(let v)? = change {return v}
+      return 0
+    }
+    set {change = .sequenceOnly(newValue)}
+  }
+
+  /// The change's event id (put, entry, remove).
+  var sequence: UInt64 = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  nonisolated enum OneOf_Change: Equatable, Sendable {
+    /// The key after a change of its value (the old value goes to its history).
+    case put(Keyquarry_Snapshot_KeyRecord)
+    /// The key after a change of its lock or lifespan; the value is not repeated.
+    case entry(Keyquarry_Snapshot_KeyRecord)
+    case remove(Keyquarry_Snapshot_Removal)
+    case historyCleared(String)
+    case register(Keyquarry_Snapshot_Registration)
+    case readOnly(Bool)
+    /// The newest event id when a batch was written.
+    case sequenceOnly(UInt64)
+
+  }
+
+  init() {}
+}
+
+nonisolated struct Keyquarry_Snapshot_Removal: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var key: String = String()
+
+  var keepHistory: Bool = false
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Keyquarry_Snapshot_Registration: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var client: String = String()
+
+  var at: Int64 = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "keyquarry.snapshot"
@@ -351,7 +472,7 @@ nonisolated extension Keyquarry_Snapshot_Record: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Keyquarry_Snapshot_Header: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".Header"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}format\0\u{3}taken_at\0\u{3}event_sequence\0\u{1}clients\0\u{3}key_count\0\u{3}writer_version\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}format\0\u{3}taken_at\0\u{3}event_sequence\0\u{1}clients\0\u{3}key_count\0\u{3}writer_version\0\u{3}journal_segment\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -365,6 +486,7 @@ nonisolated extension Keyquarry_Snapshot_Header: SwiftProtobuf.Message, SwiftPro
       case 4: try { try decoder.decodeRepeatedStringField(value: &self.clients) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.keyCount) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.writerVersion) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.journalSegment) }()
       default: break
       }
     }
@@ -389,6 +511,9 @@ nonisolated extension Keyquarry_Snapshot_Header: SwiftProtobuf.Message, SwiftPro
     if !self.writerVersion.isEmpty {
       try visitor.visitSingularStringField(value: self.writerVersion, fieldNumber: 6)
     }
+    if self.journalSegment != 0 {
+      try visitor.visitSingularUInt64Field(value: self.journalSegment, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -399,6 +524,7 @@ nonisolated extension Keyquarry_Snapshot_Header: SwiftProtobuf.Message, SwiftPro
     if lhs.clients != rhs.clients {return false}
     if lhs.keyCount != rhs.keyCount {return false}
     if lhs.writerVersion != rhs.writerVersion {return false}
+    if lhs.journalSegment != rhs.journalSegment {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -713,6 +839,218 @@ nonisolated extension Keyquarry_Snapshot_MetricRecord: SwiftProtobuf.Message, Sw
     if lhs.lockCount != rhs.lockCount {return false}
     if lhs.firstLocked != rhs.firstLocked {return false}
     if lhs.lastLocked != rhs.lastLocked {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Keyquarry_Snapshot_JournalRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".JournalRecord"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}put\0\u{1}entry\0\u{1}remove\0\u{3}history_cleared\0\u{1}register\0\u{3}read_only\0\u{3}sequence_only\0\u{1}sequence\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Keyquarry_Snapshot_KeyRecord?
+        var hadOneofValue = false
+        if let current = self.change {
+          hadOneofValue = true
+          if case .put(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.change = .put(v)
+        }
+      }()
+      case 2: try {
+        var v: Keyquarry_Snapshot_KeyRecord?
+        var hadOneofValue = false
+        if let current = self.change {
+          hadOneofValue = true
+          if case .entry(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.change = .entry(v)
+        }
+      }()
+      case 3: try {
+        var v: Keyquarry_Snapshot_Removal?
+        var hadOneofValue = false
+        if let current = self.change {
+          hadOneofValue = true
+          if case .remove(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.change = .remove(v)
+        }
+      }()
+      case 4: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.change != nil {try decoder.handleConflictingOneOf()}
+          self.change = .historyCleared(v)
+        }
+      }()
+      case 5: try {
+        var v: Keyquarry_Snapshot_Registration?
+        var hadOneofValue = false
+        if let current = self.change {
+          hadOneofValue = true
+          if case .register(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.change = .register(v)
+        }
+      }()
+      case 6: try {
+        var v: Bool?
+        try decoder.decodeSingularBoolField(value: &v)
+        if let v = v {
+          if self.change != nil {try decoder.handleConflictingOneOf()}
+          self.change = .readOnly(v)
+        }
+      }()
+      case 7: try {
+        var v: UInt64?
+        try decoder.decodeSingularUInt64Field(value: &v)
+        if let v = v {
+          if self.change != nil {try decoder.handleConflictingOneOf()}
+          self.change = .sequenceOnly(v)
+        }
+      }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.change {
+    case .put?: try {
+      guard case .put(let v)? = self.change else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .entry?: try {
+      guard case .entry(let v)? = self.change else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .remove?: try {
+      guard case .remove(let v)? = self.change else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .historyCleared?: try {
+      guard case .historyCleared(let v)? = self.change else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 4)
+    }()
+    case .register?: try {
+      guard case .register(let v)? = self.change else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case .readOnly?: try {
+      guard case .readOnly(let v)? = self.change else { preconditionFailure() }
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 6)
+    }()
+    case .sequenceOnly?: try {
+      guard case .sequenceOnly(let v)? = self.change else { preconditionFailure() }
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 7)
+    }()
+    case nil: break
+    }
+    if self.sequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Keyquarry_Snapshot_JournalRecord, rhs: Keyquarry_Snapshot_JournalRecord) -> Bool {
+    if lhs.change != rhs.change {return false}
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Keyquarry_Snapshot_Removal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".Removal"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}keep_history\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.keepHistory) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    if self.keepHistory != false {
+      try visitor.visitSingularBoolField(value: self.keepHistory, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Keyquarry_Snapshot_Removal, rhs: Keyquarry_Snapshot_Removal) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.keepHistory != rhs.keepHistory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Keyquarry_Snapshot_Registration: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".Registration"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}client\0\u{1}at\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.client) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.at) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.client.isEmpty {
+      try visitor.visitSingularStringField(value: self.client, fieldNumber: 1)
+    }
+    if self.at != 0 {
+      try visitor.visitSingularInt64Field(value: self.at, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Keyquarry_Snapshot_Registration, rhs: Keyquarry_Snapshot_Registration) -> Bool {
+    if lhs.client != rhs.client {return false}
+    if lhs.at != rhs.at {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
