@@ -38,6 +38,7 @@ public struct StoreStats: Sendable {
   /// Bytes the allocator has handed out (`MemoryLimit`), and `max_memory` (0: none).
   public let memoryUsed: Int
   public let maxMemory: Int
+  public let journal: JournalFigures?
 
   /// memory used / max_memory rounded to two decimals; 0 without a limit.
   public var memoryPressure: Float {

@@ -183,7 +183,7 @@ public final class Store: Sendable {
       pruneCompleted: counters.pruneCompleted.value, events: events,
       maxKeys: options.maxKeys, historyKeys: historyKeys, historyRevisions: historyRevisions,
       watchBufferBytes: bus.budget.totalBytes, slowWatchersEnded: bus.budget.slowWatchersEnded,
-      memoryUsed: memoryHeld(), maxMemory: memory.limit)
+      memoryUsed: memoryHeld(), maxMemory: memory.limit, journal: journalFigures)
   }
 
   /// The sequence number of the newest event.

@@ -16,6 +16,24 @@ public protocol StoreJournal: AnyObject, Sendable {
   /// Calls `done` once every change recorded so far is on disk (true) or could not be
   /// written (false).
   func whenDurable(_ done: @escaping @Sendable (Bool) -> Void)
+  /// What Stats and `/readyz` show of it.
+  var figures: JournalFigures { get }
+}
+
+/// The journal as Stats shows it.
+public struct JournalFigures: Sendable, Equatable {
+  /// `everysec` or `always`.
+  public var durability = ""
+  /// Bytes in its segments.
+  public var bytes = 0
+  public var recordsReplayed = 0
+  public var lastSync: Date?
+  public var lastSyncDuration: Duration = .zero
+  /// Writes or syncs that failed since start, and whether the last one did.
+  public var failures = 0
+  public var failing = false
+
+  public init() {}
 }
 
 /// One change as the journal holds it: the key's state after it (its after-image), so
@@ -46,6 +64,9 @@ extension Store {
   /// Whether writes are answered only once on disk; then `whenDurable` or `durable` must
   /// follow each write before its answer.
   public var waitsForJournal: Bool { journal?.waitsForDisk ?? false }
+
+  /// Nil without a journal (`durability: snapshot`).
+  public var journalFigures: JournalFigures? { journal?.figures }
 
   public func whenDurable(_ done: @escaping @Sendable (Bool) -> Void) {
     guard let journal else { return done(true) }

@@ -111,5 +111,19 @@ extension Keyquarry_ServerMetrics {
     history.keys = UInt64(stats.historyKeys)
     history.revisions = UInt64(stats.historyRevisions)
     self.history = history
+    if let figures = stats.journal { journal = Keyquarry_JournalMetrics(figures) }
   }
+}
+
+extension Keyquarry_JournalMetrics {
+  init(_ figures: JournalFigures) {
+    self.init()
+    durability = figures.durability
+    bytes = UInt64(figures.bytes)
+    recordsReplayed = UInt64(figures.recordsReplayed)
+    if let lastSync = figures.lastSync { lastFsync = Google_Protobuf_Timestamp(date: lastSync) }
+    lastFsyncDuration = Google_Protobuf_Duration(figures.lastSyncDuration)
+    failures = UInt64(figures.failures)
+    failing = figures.failing
+}
 }

@@ -526,11 +526,66 @@ public nonisolated struct Keyquarry_ServerMetrics: @unchecked Sendable {
   /// Clears the value of `snapshotsFailed`. Subsequent reads from it will return its default value.
   public mutating func clearSnapshotsFailed() {_uniqueStorage()._snapshotsFailed = nil}
 
+  /// keyquarry's addition: the write-ahead journal (absent with durability: snapshot).
+  public var journal: Keyquarry_JournalMetrics {
+    get {_storage._journal ?? Keyquarry_JournalMetrics()}
+    set {_uniqueStorage()._journal = newValue}
+  }
+  /// Returns true if `journal` has been explicitly set.
+  public var hasJournal: Bool {_storage._journal != nil}
+  /// Clears the value of `journal`. Subsequent reads from it will return its default value.
+  public mutating func clearJournal() {_uniqueStorage()._journal = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// keyquarry's addition: the write-ahead journal of durability everysec or always.
+public nonisolated struct Keyquarry_JournalMetrics: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var durability: String = String()
+
+  /// Bytes in its segment files.
+  public var bytes: UInt64 = 0
+
+  /// Records applied at start-up, after the snapshot.
+  public var recordsReplayed: UInt64 = 0
+
+  public var lastFsync: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_lastFsync ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_lastFsync = newValue}
+  }
+  /// Returns true if `lastFsync` has been explicitly set.
+  public var hasLastFsync: Bool {self._lastFsync != nil}
+  /// Clears the value of `lastFsync`. Subsequent reads from it will return its default value.
+  public mutating func clearLastFsync() {self._lastFsync = nil}
+
+  public var lastFsyncDuration: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_lastFsyncDuration ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_lastFsyncDuration = newValue}
+  }
+  /// Returns true if `lastFsyncDuration` has been explicitly set.
+  public var hasLastFsyncDuration: Bool {self._lastFsyncDuration != nil}
+  /// Clears the value of `lastFsyncDuration`. Subsequent reads from it will return its default value.
+  public mutating func clearLastFsyncDuration() {self._lastFsyncDuration = nil}
+
+  /// Writes or syncs that failed since start, and whether the last one did.
+  public var failures: UInt64 = 0
+
+  public var failing: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lastFsync: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _lastFsyncDuration: SwiftProtobuf.Google_Protobuf_Duration? = nil
 }
 
 public nonisolated struct Keyquarry_EventMetrics: Sendable {
@@ -1707,7 +1762,7 @@ nonisolated extension Keyquarry_EmptyRequest: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Keyquarry_ServerMetrics: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ServerMetrics"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}keys\0\u{3}total_size\0\u{3}current_locks\0\u{3}client_ids\0\u{1}reapers\0\u{3}event_subscribers\0\u{3}snapshots_created\0\u{3}eager_prune_triggered\0\u{3}prune_completed\0\u{1}events\0\u{1}pressure\0\u{1}history\0\u{3}snapshots_failed\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}keys\0\u{3}total_size\0\u{3}current_locks\0\u{3}client_ids\0\u{1}reapers\0\u{3}event_subscribers\0\u{3}snapshots_created\0\u{3}eager_prune_triggered\0\u{3}prune_completed\0\u{1}events\0\u{1}pressure\0\u{1}history\0\u{3}snapshots_failed\0\u{1}journal\0")
 
   fileprivate class _StorageClass {
     var _keys: UInt64? = nil
@@ -1723,6 +1778,7 @@ nonisolated extension Keyquarry_ServerMetrics: SwiftProtobuf.Message, SwiftProto
     var _pressure: Keyquarry_KeyPressure? = nil
     var _history: Keyquarry_HistoryMetrics? = nil
     var _snapshotsFailed: UInt64? = nil
+    var _journal: Keyquarry_JournalMetrics? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1746,6 +1802,7 @@ nonisolated extension Keyquarry_ServerMetrics: SwiftProtobuf.Message, SwiftProto
       _pressure = source._pressure
       _history = source._history
       _snapshotsFailed = source._snapshotsFailed
+      _journal = source._journal
     }
   }
 
@@ -1777,6 +1834,7 @@ nonisolated extension Keyquarry_ServerMetrics: SwiftProtobuf.Message, SwiftProto
         case 11: try { try decoder.decodeSingularMessageField(value: &_storage._pressure) }()
         case 12: try { try decoder.decodeSingularMessageField(value: &_storage._history) }()
         case 13: try { try decoder.decodeSingularUInt64Field(value: &_storage._snapshotsFailed) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._journal) }()
         default: break
         }
       }
@@ -1828,6 +1886,9 @@ nonisolated extension Keyquarry_ServerMetrics: SwiftProtobuf.Message, SwiftProto
       try { if let v = _storage._snapshotsFailed {
         try visitor.visitSingularUInt64Field(value: v, fieldNumber: 13)
       } }()
+      try { if let v = _storage._journal {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1850,10 +1911,75 @@ nonisolated extension Keyquarry_ServerMetrics: SwiftProtobuf.Message, SwiftProto
         if _storage._pressure != rhs_storage._pressure {return false}
         if _storage._history != rhs_storage._history {return false}
         if _storage._snapshotsFailed != rhs_storage._snapshotsFailed {return false}
+        if _storage._journal != rhs_storage._journal {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Keyquarry_JournalMetrics: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".JournalMetrics"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}durability\0\u{1}bytes\0\u{3}records_replayed\0\u{3}last_fsync\0\u{3}last_fsync_duration\0\u{1}failures\0\u{1}failing\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.durability) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.bytes) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.recordsReplayed) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._lastFsync) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._lastFsyncDuration) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.failures) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.failing) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.durability.isEmpty {
+      try visitor.visitSingularStringField(value: self.durability, fieldNumber: 1)
+    }
+    if self.bytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.bytes, fieldNumber: 2)
+    }
+    if self.recordsReplayed != 0 {
+      try visitor.visitSingularUInt64Field(value: self.recordsReplayed, fieldNumber: 3)
+    }
+    try { if let v = self._lastFsync {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._lastFsyncDuration {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if self.failures != 0 {
+      try visitor.visitSingularUInt64Field(value: self.failures, fieldNumber: 6)
+    }
+    if self.failing != false {
+      try visitor.visitSingularBoolField(value: self.failing, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Keyquarry_JournalMetrics, rhs: Keyquarry_JournalMetrics) -> Bool {
+    if lhs.durability != rhs.durability {return false}
+    if lhs.bytes != rhs.bytes {return false}
+    if lhs.recordsReplayed != rhs.recordsReplayed {return false}
+    if lhs._lastFsync != rhs._lastFsync {return false}
+    if lhs._lastFsyncDuration != rhs._lastFsyncDuration {return false}
+    if lhs.failures != rhs.failures {return false}
+    if lhs.failing != rhs.failing {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -140,5 +140,7 @@ import Testing
     let path = try #require(try segmentPaths().last)
     let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
     #expect(bytes.range(of: Data("alice".utf8)) != nil)
+    let figures = try #require(store.stats().journal)
+    #expect(figures.durability == "always" && figures.bytes > 0 && figures.lastSync != nil && !figures.failing)
   }
 }

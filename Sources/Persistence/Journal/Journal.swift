@@ -41,7 +41,7 @@ public final class Journal: StoreJournal, @unchecked Sendable {
   private var sequenceWritten: UInt64 = 0
   private let failing = Atomic<Bool>(false)
   private let flusherDone = DispatchSemaphore(value: 0)
-  let status = JournalStatus()
+  let status: JournalStatus
   /// Under `everysec`, what the flusher lets gather before it writes.
   static let writeThreshold = 1 << 20
 
@@ -54,6 +54,7 @@ public final class Journal: StoreJournal, @unchecked Sendable {
   /// Opens (creating) the journal directory. Replay it (`replay`) before `start`.
   public init(directory: String, mode: Mode, logger: Logger) throws {
     (self.directory, self.mode, self.logger) = (directory, mode, logger)
+    status = JournalStatus(durability: mode.rawValue)
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     guard let lock = try FileLock(path: directory, exclusive: true) else {
       throw JournalError.inUse(directory)
@@ -98,6 +99,12 @@ public final class Journal: StoreJournal, @unchecked Sendable {
   public var refusesWrites: Bool { mode == .always && failing.load(ordering: .relaxed) }
 
   public var waitsForDisk: Bool { mode == .always }
+
+  public var figures: JournalFigures {
+    var figures = status.current
+    figures.failing = failing.load(ordering: .relaxed)
+    return figures
+  }
 
   /// Calls `done` once every change recorded so far is on disk (true), or could not be
   /// written (false). At once under `everysec`, which never waits for the disk.
@@ -220,7 +227,7 @@ public final class Journal: StoreJournal, @unchecked Sendable {
       let wait = wakeAt - ContinuousClock.now
       if wait <= .zero { break }
       flusherIdle = true
-      condition.wait(until: Date() + Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
+      _ = condition.wait(until: Date() + Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
       flusherIdle = false
     }
     if let newest = newestSequence?(), newest > sequenceWritten {
@@ -257,7 +264,4 @@ public final class Journal: StoreJournal, @unchecked Sendable {
     failing.store(false, ordering: .relaxed)
     logger.notice("the journal is written again", metadata: ["directory": "\(directory)"])
   }
-
-  /// True while the journal cannot be written (`/readyz` answers 503).
-  public var isFailing: Bool { failing.load(ordering: .relaxed) }
 }

@@ -1,21 +1,20 @@
+import Core
 import Foundation
 import Metrics
 import Synchronization
 
 /// What the journal reports: its size, its syncs, its failures, what start-up replayed;
 /// kept for Stats and `/readyz`, and recorded as metrics.
-public final class JournalStatus: Sendable {
-  public struct Figures: Sendable {
-    public var bytes = 0
-    public var lastSync: Date?
-    public var lastSyncDuration: Duration = .zero
-    public var failures = 0
-    public var recordsReplayed = 0
+final class JournalStatus: Sendable {
+  private let figures: Mutex<JournalFigures>
+
+  init(durability: String) {
+    var figures = JournalFigures()
+    figures.durability = durability
+    self.figures = Mutex(figures)
   }
 
-  private let figures = Mutex(Figures())
-
-  public var current: Figures { figures.withLock { $0 } }
+  var current: JournalFigures { figures.withLock { $0 } }
 
   func synced(took duration: Duration, bytes: Int) {
     let now = Date()
