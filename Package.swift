@@ -253,7 +253,10 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
-    .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Core"], swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PersistenceTests",
+      dependencies: ["Persistence", "Core", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+      swiftSettings: swiftSettings),
     .testTarget(name: "ConfigTests", dependencies: ["Config", "Core"], swiftSettings: swiftSettings),
     .testTarget(
       name: "EndToEndTests",

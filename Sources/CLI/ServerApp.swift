@@ -144,6 +144,13 @@ struct ServerApp {
     if let journal {
       try replay(journal, after: restored, into: store, logger: logger)
       journal.start { [store] in store.lastEventSequence }
+    } else if Journal.hasSegments(in: config.journalPath) {
+      logger.warning(
+        """
+        a journal from a run with durability everysec or always is not replayed with durability: snapshot: \
+        its changes since that run's last snapshot are not restored; remove it before turning durability on again
+        """,
+        metadata: ["path": "\(config.journalPath)"])
     }
     return snapshotter
   }

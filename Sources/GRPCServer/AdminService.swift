@@ -53,7 +53,7 @@ public struct AdminService: Keyquarry_Admin.SimpleServiceProtocol {
     try store.requireAdmin(RequestClient.id)
     let pruned = store.prune(
       to: Int(clamping: request.pruneTo), ignoring: Set(request.ignoreKeys))
-    try await store.durable()
+    if store.waitsForJournal { try await store.durable() }
     return .with { $0.pruned = UInt64(pruned) }
   }
 

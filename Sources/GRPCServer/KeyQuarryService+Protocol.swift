@@ -7,10 +7,11 @@ import KeyquarryProtos
 extension KeyQuarryService: Keyquarry_KeyQuarry.SimpleServiceProtocol {
   private var client: String { RequestClient.id }
 
-  /// A write's response, once the write is on disk under `durability: always`.
+  /// A write's response, once the write is on disk under `durability: always` (without
+  /// it, no suspension: the check is synchronous).
   private func answeredWhenDurable<Response>(_ response: @autoclosure () throws -> Response) async throws -> Response {
     let answer = try response()
-    try await store.durable()
+    if store.waitsForJournal { try await store.durable() }
     return answer
   }
 

@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Logging
+import SwiftProtobuf
 import Testing
 
 @testable import Persistence
@@ -142,5 +143,42 @@ import Testing
     #expect(bytes.range(of: Data("alice".utf8)) != nil)
     let figures = try #require(store.stats().journal)
     #expect(figures.durability == "always" && figures.bytes > 0 && figures.lastSync != nil && !figures.failing)
+  }
+
+  /// The hand-written encoding is byte for byte what the generated code writes.
+  @Test func handEncodedRecordsAreWhatTheGeneratedCodeWrites() throws {
+    let now = Date()
+    let plain = SnapshotKey(
+      key: "ключ", value: Data("value".utf8), contentType: "text/plain", hash: 42, version: 3, created: now,
+      updated: nil, createdBy: "alice", lock: nil, lifespan: nil)
+    var full = plain
+    full.updated = now + 1
+    full.lock = SnapshotLock(owner: "alice", created: now, expires: now + 60)
+    full.lifespan = SnapshotLifespan(duration: .seconds(3600), setAt: now)
+    for key in [plain, full] {
+      for valueChanged in [true, false] {
+        var record = Keyquarry_Snapshot_KeyRecord(key)
+        var generated = Keyquarry_Snapshot_JournalRecord()
+        if valueChanged {
+          generated.put = record
+        } else {
+          record.value = Data()
+          generated.entry = record
+        }
+        generated.sequence = 7
+        let hand = JournalCodec.encode(.put(key, valueChanged: valueChanged, sequence: 7))
+        #expect(hand == (try generated.serializedBytes() as [UInt8]))
+      }
+    }
+    for keepHistory in [true, false] {
+      var generated = Keyquarry_Snapshot_JournalRecord()
+      generated.remove = .with {
+        $0.key = "gone"
+        $0.keepHistory = keepHistory
+      }
+      generated.sequence = 9
+      #expect(JournalCodec.encode(.remove(key: "gone", keepHistory: keepHistory, sequence: 9))
+        == (try generated.serializedBytes() as [UInt8]))
+    }
   }
 }

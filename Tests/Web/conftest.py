@@ -101,6 +101,17 @@ def server():
     assert instance.stop() == 0
 
 
+@pytest.fixture
+def launched():
+    """Servers a test starts itself (to restart them on the same files): any still running
+    when the test ends, because it failed before stopping them, are killed."""
+    servers = []
+    yield servers
+    for server in servers:
+        if server.process.poll() is None:
+            server.kill()
+
+
 @pytest.fixture(scope="session")
 def output_dir():
     OUTPUT.mkdir(exist_ok=True)

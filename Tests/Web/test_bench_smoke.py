@@ -14,11 +14,14 @@ def test_bench_run_smoke():
     rows = [line.split(" | ") for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line][1:]
     systems = {row[1] for row in rows}
     for expected in ("keyquarry", "keyquarry gRPC", "keyquarry SSE", "Redis GET", "Redis RSS", "nginx static file",
-                     "floor: a write() per connection, no protocol"):
+                     "floor: a write() per connection, no protocol", "keyquarry (durability: snapshot)",
+                     "keyquarry (durability: everysec)", "keyquarry (durability: always)"):
         assert expected in systems, result.stdout
     assert any(system.startswith("etcd") for system in systems), result.stdout
     workloads = {row[0].lstrip("| ") for row in rows}
-    assert len(workloads) == 9, workloads
+    assert len(workloads) == 10, workloads
+    durable = {row[1] for row in rows if row[0].lstrip("| ").startswith("REST PUT new keys")}
+    assert any(system.startswith("etcd") and "(fsync)" in system for system in durable), durable
     multiplexed = [row for row in rows if "streams per connection" in row[0]]
     assert {row[1] for row in multiplexed} - {"keyquarry gRPC"} and len(multiplexed) == 2, multiplexed
     assert all(row[-1].startswith("yes") for row in rows), result.stdout

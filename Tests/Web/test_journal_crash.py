@@ -20,8 +20,10 @@ OTHER = (("client_id", "someone-else"),)
 VALUE_SIZE = 200
 
 
-def start(home, mode):
-    return Server(extra_env={"KEYQUARRY_DURABILITY": mode, "KEYQUARRY_SNAPSHOT_INTERVAL": "1s"}, home=str(home))
+def start(home, mode, launched):
+    server = Server(extra_env={"KEYQUARRY_DURABILITY": mode, "KEYQUARRY_SNAPSHOT_INTERVAL": "1s"}, home=str(home))
+    launched.append(server)
+    return server
 
 
 def value_of(name):
@@ -98,13 +100,13 @@ def check(channel, attempted, required, counters, mode):
 
 
 @pytest.mark.parametrize("mode", ["always", "everysec"])
-def test_acknowledged_writes_survive_kill_9(mode, tmp_path):
+def test_acknowledged_writes_survive_kill_9(mode, tmp_path, launched):
     rng = random.Random(25)
     counters = {}  # counter key -> the value it must at least have
     sample = {}  # keys acknowledged in earlier rounds that must stay (checked at the end)
     first = 0
     for round in range(20):
-        server = start(tmp_path, mode)
+        server = start(tmp_path, mode, launched)
         with grpc.insecure_channel(server.grpc) as channel:
             if round:
                 check(channel, attempted, required, counters, mode)
@@ -123,7 +125,7 @@ def test_acknowledged_writes_survive_kill_9(mode, tmp_path):
                 sample[name] = writers.acknowledged[name][0]
         assert mode == "everysec" or len(required) > 0, "no write was acknowledged in a round"
         first += 100_000
-    server = start(tmp_path, mode)
+    server = start(tmp_path, mode, launched)
     try:
         with grpc.insecure_channel(server.grpc) as channel:
             check(channel, attempted, required, counters, mode)
@@ -141,8 +143,8 @@ def inspect_lifespan_set(channel, name):
 
 
 @pytest.mark.parametrize("mode", ["always", "everysec"])
-def test_locks_and_lifespans_keep_their_deadlines_across_kill_9(mode, tmp_path):
-    server = start(tmp_path, mode)
+def test_locks_and_lifespans_keep_their_deadlines_across_kill_9(mode, tmp_path, launched):
+    server = start(tmp_path, mode, launched)
     with grpc.insecure_channel(server.grpc) as channel:
         unary(channel, "Set")(key_value("locked", b"mine") + lock_for(8), metadata=CLIENT, timeout=5)
         unary(channel, "Set")(key_value("brief", b"soon gone") + lifespan(8), metadata=CLIENT, timeout=5)
@@ -151,7 +153,7 @@ def test_locks_and_lifespans_keep_their_deadlines_across_kill_9(mode, tmp_path):
     if mode == "everysec":
         time.sleep(2.2)  # past the next sync
     server.kill()
-    server = start(tmp_path, mode)
+    server = start(tmp_path, mode, launched)
     try:
         with grpc.insecure_channel(server.grpc) as channel:
             with pytest.raises(grpc.RpcError) as locked:

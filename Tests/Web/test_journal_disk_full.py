@@ -35,10 +35,12 @@ def small_disk():
         os.rmdir(mount)
 
 
-def start(home, mode, disk):
-    return Server(
+def start(home, mode, disk, launched):
+    server = Server(
         extra_env={"KEYQUARRY_DURABILITY": mode, "KEYQUARRY_JOURNAL_PATH": os.path.join(disk, "journal")},
         args=("--monitor-address", "127.0.0.1:0", "--prometheus"), home=home)
+    launched.append(server)
+    return server
 
 
 def fill(disk, leave):
@@ -78,9 +80,9 @@ def eventually(condition, seconds=15):
 
 
 @pytest.mark.parametrize("mode", ["always", "everysec"])
-def test_a_full_disk(mode, small_disk, tmp_path):
+def test_a_full_disk(mode, small_disk, tmp_path, launched):
     home = str(tmp_path)
-    server = start(home, mode, small_disk)
+    server = start(home, mode, small_disk, launched)
     acknowledged = []
     with grpc.insecure_channel(server.grpc) as channel:
         set_ = unary(channel, "Set")
@@ -122,7 +124,7 @@ def test_a_full_disk(mode, small_disk, tmp_path):
             time.sleep(2.2)  # past the next sync
     server.kill()
 
-    server = start(home, mode, small_disk)
+    server = start(home, mode, small_disk, launched)
     try:
         with grpc.insecure_channel(server.grpc) as channel:
             get = unary(channel, "Get")

@@ -14,6 +14,11 @@ extension Journal {
     public var seconds = 0.0
   }
 
+  /// Whether `directory` holds journal segments (left by a run with a journal).
+  public static func hasSegments(in directory: String) -> Bool {
+    !((try? SegmentFile.numbers(in: directory)) ?? []).isEmpty
+  }
+
   /// Removes every segment (`start_fresh`): what they hold is not to come back.
   public func discard() throws {
     let numbers = try SegmentFile.numbers(in: directory)

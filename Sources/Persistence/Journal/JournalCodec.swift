@@ -4,18 +4,23 @@ import SwiftProtobuf
 
 /// A `JournalChange` as the bytes of a `JournalRecord`, and back.
 enum JournalCodec {
-  static func encode(_ change: JournalChange) -> Data {
+  /// A key's state and a key's removal, one per write, are written by `ProtoWriter`.
+  static func encode(_ change: JournalChange) -> [UInt8] {
     var record = Keyquarry_Snapshot_JournalRecord()
     switch change {
     case .put(let key, let valueChanged, let sequence):
-      if valueChanged { record.put = .init(key) } else { record.entry = .init(key) }
-      record.sequence = sequence
+      var writer = ProtoWriter(capacity: (valueChanged ? key.value.count : 0) + key.key.utf8.count + 96)
+      writer.message(valueChanged ? 1 : 2) { $0.keyRecord(key, withValue: valueChanged) }
+      writer.integer(8, sequence)
+      return writer.bytes
     case .remove(let key, let keepHistory, let sequence):
-      record.remove = .with {
-        $0.key = key
-        $0.keepHistory = keepHistory
+      var writer = ProtoWriter(capacity: key.utf8.count + 16)
+      writer.message(3) {
+        $0.string(1, key)
+        $0.bool(2, keepHistory)
       }
-      record.sequence = sequence
+      writer.integer(8, sequence)
+      return writer.bytes
     case .clearHistory(let key):
       record.historyCleared = key
     case .register(let client, let date):
@@ -29,7 +34,7 @@ enum JournalCodec {
       record.sequenceOnly = sequence
     }
     // Every field is settable from a JournalChange: serialising cannot fail.
-    return try! record.serializedData()
+    return try! record.serializedBytes()
   }
 
   struct Undecodable: Error {}

@@ -8,11 +8,11 @@ enum JournalFrame {
   /// A record longer than this is damage, not data (values are at most max_value_size).
   static let maxLength = 1 << 30
 
-  static func checksum(_ payload: Data) -> UInt32 { payload.withUnsafeBytes(CRC32C.checksum) }
+  static func checksum(_ payload: [UInt8]) -> UInt32 { payload.withUnsafeBytes(CRC32C.checksum) }
 
   /// Appends `payload` framed to `buffer`; `checksum` is its `checksum(_:)`, taken
   /// before, outside the lock that guards `buffer`.
-  static func append(_ payload: Data, checksum: UInt32, to buffer: inout [UInt8]) {
+  static func append(_ payload: [UInt8], checksum: UInt32, to buffer: inout [UInt8]) {
     var header = (UInt32(payload.count).littleEndian, checksum.littleEndian)
     withUnsafeBytes(of: &header) { buffer.append(contentsOf: $0) }
     buffer.append(contentsOf: payload)
