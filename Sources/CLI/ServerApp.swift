@@ -144,6 +144,9 @@ struct ServerApp {
     if let journal {
       try replay(journal, after: restored, into: store, logger: logger)
       journal.start { [store] in store.lastEventSequence }
+      // A fresh start is saved at once: otherwise a crash before the first snapshot would
+      // restore the older snapshot, whose cut would then skip the new journal.
+      if config.startFresh { try await snapshotter.save() }
     } else if Journal.hasSegments(in: config.journalPath) {
       logger.warning(
         """

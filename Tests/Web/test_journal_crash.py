@@ -168,3 +168,25 @@ def test_locks_and_lifespans_keep_their_deadlines_across_kill_9(mode, tmp_path, 
             assert get(channel, "brief") is None
     finally:
         assert server.stop() == 0
+
+
+def test_a_fresh_start_is_what_a_crash_comes_back_to(tmp_path, launched):
+    """start_fresh with a journal: the old state stays gone and the new writes stay, even
+    when the server dies before its first periodic snapshot."""
+    server = start(tmp_path, "always", launched)
+    with grpc.insecure_channel(server.grpc) as channel:
+        unary(channel, "Set")(key_value("old", b"1"), metadata=CLIENT, timeout=5)
+    assert server.stop() == 0  # its shutdown snapshot holds "old"
+    fresh = Server(extra_env={"KEYQUARRY_DURABILITY": "always", "KEYQUARRY_SNAPSHOT_INTERVAL": "1h"},
+                   args=("--fresh",), home=str(tmp_path))
+    launched.append(fresh)
+    with grpc.insecure_channel(fresh.grpc) as channel:
+        unary(channel, "Set")(key_value("new", b"2"), metadata=CLIENT, timeout=5)
+    fresh.kill()
+    server = start(tmp_path, "always", launched)
+    try:
+        with grpc.insecure_channel(server.grpc) as channel:
+            assert get(channel, "new") == b"2"
+            assert get(channel, "old") is None
+    finally:
+        assert server.stop() == 0
